@@ -1,0 +1,176 @@
+"""The one checkpoint format: ``NAME.safetensors`` (tensors) + ``NAME.json`` (config, metadata).
+
+A model is an ``nn.Module`` with a class attribute ``kind`` (its registry name),
+a ``config_class`` dataclass, a ``config`` instance, and a constructor
+``Model(config)``. Loading rebuilds the model from the JSON config and loads
+the tensors; nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import os
+import typing
+from pathlib import Path
+from typing import Any
+
+from soundart.errors import ConfigError, ModelError
+
+FORMAT = "soundart-checkpoint/1"
+WRAPPER_PREFIXES = ("_orig_mod.", "module.")  # added by torch.compile and DDP
+
+
+def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """``(weights.safetensors, config.json)`` for a path given with either suffix or none."""
+    p = Path(path)
+    if p.suffix in (".safetensors", ".json"):
+        p = p.with_suffix("")
+    return p.with_name(p.name + ".safetensors"), p.with_name(p.name + ".json")
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(cls: type, data: dict[str, Any], where: str = "") -> Any:
+    """Build dataclass ``cls`` from a plain dict; nested dataclasses too; unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where or cls.__name__}: unknown key(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(fields)})")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for name, value in data.items():
+        sub = _dataclass_in(hints.get(name))
+        if sub is not None and isinstance(value, dict):
+            value = config_from_dict(sub, value, f"{where or cls.__name__}.{name}")
+        elif isinstance(value, list) and isinstance(getattr(cls, name, None), tuple):
+            value = tuple(value)
+        kwargs[name] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where or cls.__name__}: {exc}") from None
+
+
+def _dataclass_in(hint: Any) -> type | None:
+    if dataclasses.is_dataclass(hint):
+        return hint
+    for arg in typing.get_args(hint):  # Optional[FeatureConfig] and friends
+        if dataclasses.is_dataclass(arg):
+            return arg
+    return None
+
+
+def strip_wrapper_prefixes(state: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in state.items():
+        changed = True
+        while changed:
+            changed = False
+            for prefix in WRAPPER_PREFIXES:
+                if key.startswith(prefix):
+                    key, changed = key[len(prefix):], True
+        out[key] = value
+    return out
+
+
+def unwrap(model: Any) -> Any:
+    """The plain model inside DDP / torch.compile wrappers."""
+    while True:
+        inner = getattr(model, "module", None) or getattr(model, "_orig_mod", None)
+        if inner is None:
+            return model
+        model = inner
+
+
+def save(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``path.safetensors`` + ``path.json``; returns the weights path."""
+    import soundart
+    from safetensors.torch import save_file
+
+    model = unwrap(model)
+    weights, meta = checkpoint_paths(path)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    # clone: safetensors refuses tensors that share storage (tied embeddings)
+    state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
+    state = strip_wrapper_prefixes(state)
+    document = {
+        "format": FORMAT,
+        "kind": model.kind,
+        "config": config_to_dict(model.config),
+        "metadata": metadata or {},
+        "soundart_version": soundart.__version__,
+        "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    tmp_weights = weights.with_name(weights.name + ".part")
+    tmp_meta = meta.with_name(meta.name + ".part")
+    save_file(state, str(tmp_weights), metadata={"format": FORMAT, "kind": model.kind})
+    tmp_meta.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp_weights, weights)
+    os.replace(tmp_meta, meta)
+    return weights
+
+
+def read_document(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON half of a checkpoint (kind, config, metadata), checked."""
+    weights, meta = checkpoint_paths(path)
+    if not meta.exists() or not weights.exists():
+        missing = meta if not meta.exists() else weights
+        raise ModelError(f"checkpoint {weights.with_suffix('')}: missing {missing.name}")
+    try:
+        document = json.loads(meta.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(f"{meta}: not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ModelError(f"{meta}: not a soundart checkpoint (format {document.get('format')!r})"
+                         if isinstance(document, dict) else f"{meta}: not a soundart checkpoint")
+    for key in ("kind", "config"):
+        if key not in document:
+            raise ModelError(f"{meta}: checkpoint has no {key!r}")
+    return document
+
+
+def load(path: str | os.PathLike, device: Any = "cpu", expect_kind: str | tuple[str, ...] | None = None) -> Any:
+    """Rebuild a model from its checkpoint; returns it in eval mode on ``device``.
+
+    ``model.checkpoint`` holds the JSON document (config, metadata) afterwards.
+    """
+    from safetensors import SafetensorsError
+    from safetensors.torch import load_file
+
+    from soundart.registry import model_class
+
+    document = read_document(path)
+    kind = document["kind"]
+    if expect_kind is not None:
+        allowed = (expect_kind,) if isinstance(expect_kind, str) else expect_kind
+        if kind not in allowed:
+            raise ModelError(f"{path}: holds a {kind!r} model, expected {' or '.join(allowed)}")
+    cls = model_class(kind)
+    try:
+        config = config_from_dict(cls.config_class, document["config"])
+    except ConfigError as exc:
+        raise ModelError(f"{path}: config does not match {cls.__name__} ({exc})") from None
+    model = cls(config)
+    weights, _ = checkpoint_paths(path)
+    try:
+        state = strip_wrapper_prefixes(load_file(str(weights), device="cpu"))
+    except (SafetensorsError, OSError, ValueError) as exc:
+        raise ModelError(f"{weights}: unreadable weights ({' '.join(str(exc).split())})") from None
+    result = model.load_state_dict(state, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ModelError(f"{weights}: weights do not match the config "
+                         f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).split("\n")[1].strip() if "\n" in str(exc) else str(exc)
+        raise ModelError(f"{weights}: weights do not match the config ({first})") from None
+    model.checkpoint = document
+    return model.to(device).eval()

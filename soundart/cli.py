@@ -1,0 +1,73 @@
+"""The ``soundart`` command line: a thin door onto the API.
+
+Commands live in ``soundart/commands/*.py`` and are imported only when run
+(or when their own ``--help`` is asked for), so ``soundart --help`` never
+imports torch. A ``SoundartError`` anywhere becomes one line on stderr and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from soundart import __version__
+
+# name -> ("module:function", one-line help shown by `soundart --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "features": ("soundart.commands.features:features", "Compute a spectral feature (stft/mel/logmel/mfcc/chroma) of an audio file."),
+    "invert": ("soundart.commands.features:invert", "Turn a saved log-mel (.npy) back into audio (Griffin-Lim)."),
+    "train": ("soundart.commands.train:train", "Train a model from a recipe YAML (resumable; torchrun for DDP)."),
+    "models": ("soundart.commands.train:models", "List the shipped default models with their data and measured quality."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, _, attr = COMMANDS[name][0].partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context):
+        from soundart.errors import SoundartError
+
+        try:
+            return super().invoke(ctx)
+        except SoundartError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="soundart")
+def cli() -> None:
+    """soundart: make and listen to music with neural networks.
+
+    MIDI sketches (sketch), audio clips (synth, render, vocode), and analysis of
+    recordings (analyze); all offline, on shipped default models.
+    """
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="soundart")
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Options and output helpers shared by the CLI commands."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Iterable
+
+import click
+
+device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
+                             show_default=True, help="Where to run: GPU when present with auto.")
+force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
+seed_option = click.option("--seed", type=int, default=None, help="Random seed for a repeatable result.")
+
+
+def positive(name: str, value: float | int | None, allow_zero: bool = False) -> None:
+    """Raise a ConfigError naming the option when a number is out of range."""
+    from soundart.errors import ConfigError
+
+    if value is None:
+        return
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+def format_rows(rows: list[dict[str, Any]], fmt: str, columns: Iterable[str] | None = None) -> str:
+    """Render rows as an aligned text table, JSON, or CSV."""
+    columns = list(columns or (rows[0].keys() if rows else []))
+    if fmt == "json":
+        return json.dumps(rows, indent=2, default=str)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _cell(row.get(k)) for k in columns})
+        return buffer.getvalue().rstrip("\n")
+    table = [[str(c) for c in columns]] + [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ";".join(_cell(v) for v in value)
+    return str(value)

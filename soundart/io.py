@@ -1,0 +1,215 @@
+"""Audio and MIDI in and out, with one-line errors for every bad file.
+
+Audio is read with soundfile (wav, flac, ogg, mp3, aiff), mixed to mono if
+asked, and resampled with torchaudio. Everything written goes to a temporary
+file beside the target first and is renamed into place when complete, so a
+failure never leaves a half-written file, and an existing file is only
+replaced with ``force=True``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+from soundart.errors import BadInputError, ConfigError, OutputExistsError
+
+if TYPE_CHECKING:  # torch and pretty_midi are imported lazily at call time
+    import pretty_midi
+    import torch
+
+AUDIO_FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".oga": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+    ".aif": ("AIFF", "PCM_16"),
+    ".aiff": ("AIFF", "PCM_16"),
+}
+MIDI_SUFFIXES = (".mid", ".midi", ".kar")
+
+
+def _check_input_file(path: str | os.PathLike, what: str) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise BadInputError(f"{p}: no such file")
+    if p.is_dir():
+        raise BadInputError(f"{p}: is a directory, not {what}")
+    try:
+        size = p.stat().st_size
+        with open(p, "rb"):
+            pass
+    except OSError as exc:
+        raise BadInputError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise BadInputError(f"{p}: empty file (0 bytes)")
+    return p
+
+
+def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
+    """Validate an output path: its folder must exist and it must not exist unless ``force``."""
+    p = Path(path)
+    if p.is_dir():
+        raise BadInputError(f"{p}: is a directory; give a file name")
+    if not p.parent.exists() and str(p.parent) not in ("", "."):
+        raise BadInputError(f"{p}: output folder {p.parent} does not exist")
+    if p.exists() and not force:
+        raise OutputExistsError(f"{p} exists; use --force to overwrite it")
+    return p
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place only on success."""
+    target = check_output_path(path, force)
+    directory = target.parent if str(target.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def audio_format(path: str | os.PathLike) -> tuple[str, str]:
+    """(soundfile format, subtype) for a file name, or a BadInputError for an unknown suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in AUDIO_FORMATS:
+        names = ", ".join(sorted({s.lstrip(".") for s in AUDIO_FORMATS}))
+        raise BadInputError(f"{path}: unsupported audio format {suffix or '(no suffix)'!r}; use one of {names}")
+    return AUDIO_FORMATS[suffix]
+
+
+def is_audio_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in AUDIO_FORMATS
+
+
+def load_audio(
+    path: str | os.PathLike,
+    sr: int | None = None,
+    mono: bool = True,
+    offset: float = 0.0,
+    duration: float | None = None,
+) -> tuple["torch.Tensor", int]:
+    """Read an audio file.
+
+    Parameters
+    ----------
+    path : file to read (wav, flac, ogg, mp3, aiff).
+    sr : target sample rate in Hz; None keeps the file's rate.
+    mono : average the channels into one.
+    offset, duration : seconds to skip, and seconds to read (None: to the end).
+
+    Returns
+    -------
+    audio : float32 tensor, shape (channels, samples); channels is 1 when ``mono``.
+    sr : the sample rate of ``audio`` in Hz.
+    """
+    import soundfile as sf
+    import torch
+
+    if sr is not None and sr <= 0:
+        raise ConfigError(f"sample rate must be > 0, got {sr}")
+    if offset < 0 or (duration is not None and duration <= 0):
+        raise ConfigError(f"offset must be >= 0 and duration > 0 (got offset={offset}, duration={duration})")
+    p = _check_input_file(path, "an audio file")
+    audio_format(p)
+    try:
+        info = sf.info(str(p))
+        if info.samplerate <= 0:
+            raise BadInputError(f"{p}: invalid sample rate {info.samplerate} in the header")
+        start = int(round(offset * info.samplerate))
+        frames = -1 if duration is None else int(round(duration * info.samplerate))
+        data, file_sr = sf.read(str(p), start=start, frames=frames, dtype="float32", always_2d=True)
+    except BadInputError:
+        raise
+    except Exception as exc:  # libsndfile reports corrupt data with assorted exception types
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise BadInputError(f"{p}: cannot decode audio, corrupt or truncated file ({reason})") from None
+    expected = max(0, info.frames - start) if frames < 0 else min(frames, max(0, info.frames - start))
+    if info.frames > 0 and data.shape[0] < expected and info.format in ("WAV", "AIFF", "FLAC"):
+        raise BadInputError(f"{p}: truncated file ({data.shape[0]} of {expected} samples present)")
+    if data.shape[0] == 0:
+        where = f" after offset {offset} s" if start else ""
+        raise BadInputError(f"{p}: holds no audio samples{where}")
+    if not np.isfinite(data).all():
+        raise BadInputError(f"{p}: contains NaN or infinite samples")
+    audio = torch.from_numpy(np.ascontiguousarray(data.T))  # (channels, samples)
+    if mono and audio.shape[0] > 1:
+        audio = audio.mean(dim=0, keepdim=True)
+    if sr is not None and sr != file_sr:
+        audio = resample(audio, file_sr, sr)
+        file_sr = sr
+    return audio, int(file_sr)
+
+
+def resample(audio: "torch.Tensor", orig_sr: int, new_sr: int) -> "torch.Tensor":
+    """Band-limited resampling of ``(..., samples)`` from ``orig_sr`` to ``new_sr`` Hz."""
+    if orig_sr <= 0 or new_sr <= 0:
+        raise ConfigError(f"sample rates must be > 0 (got {orig_sr} -> {new_sr})")
+    if orig_sr == new_sr:
+        return audio
+    import torchaudio.functional as AF
+
+    return AF.resample(audio, int(orig_sr), int(new_sr))
+
+
+def save_audio(path: str | os.PathLike, audio, sr: int, force: bool = False) -> Path:
+    """Write ``audio`` (tensor or array, shape (samples,) or (channels, samples)) at ``sr`` Hz.
+
+    The format follows the suffix. Samples are clipped to [-1, 1] for integer formats.
+    """
+    import soundfile as sf
+
+    if sr <= 0:
+        raise ConfigError(f"sample rate must be > 0, got {sr}")
+    fmt, subtype = audio_format(path)
+    if fmt not in sf.available_formats():
+        raise BadInputError(f"{path}: this libsndfile cannot write {fmt}; use wav, flac or ogg")
+    data = audio.detach().cpu().float().numpy() if hasattr(audio, "detach") else np.asarray(audio, np.float32)
+    if data.ndim == 1:
+        data = data[None]
+    if data.ndim != 2 or data.shape[-1] == 0:
+        raise BadInputError(f"{path}: nothing to write (audio of shape {tuple(data.shape)})")
+    if not np.isfinite(data).all():
+        raise BadInputError(f"{path}: refusing to write audio with NaN or infinite samples")
+    data = np.clip(data, -1.0, 1.0).T  # soundfile wants (samples, channels)
+    with atomic_output(path, force) as tmp:
+        sf.write(str(tmp), data, int(sr), format=fmt, subtype=subtype)
+    return Path(path)
+
+
+def load_midi(path: str | os.PathLike, require_notes: bool = True) -> "pretty_midi.PrettyMIDI":
+    """Read a Standard MIDI File with pretty_midi; one-line errors for anything unusable."""
+    import pretty_midi
+
+    p = _check_input_file(path, "a MIDI file")
+    with open(p, "rb") as fh:
+        magic = fh.read(4)
+    if magic != b"MThd":
+        raise BadInputError(f"{p}: not a MIDI file (no 'MThd' header)")
+    try:
+        midi = pretty_midi.PrettyMIDI(str(p))
+    except Exception as exc:  # mido raises OSError, EOFError, KeyError, ValueError ... on bad data
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise BadInputError(f"{p}: cannot parse MIDI, corrupt or truncated file ({reason})") from None
+    if require_notes and not any(inst.notes for inst in midi.instruments):
+        raise BadInputError(f"{p}: MIDI file holds no notes")
+    return midi
+
+
+def save_midi(midi: "pretty_midi.PrettyMIDI", path: str | os.PathLike, force: bool = False) -> Path:
+    """Write a PrettyMIDI object to ``path`` atomically."""
+    if Path(path).suffix.lower() not in MIDI_SUFFIXES:
+        raise BadInputError(f"{path}: a MIDI output needs a .mid or .midi suffix")
+    with atomic_output(path, force) as tmp:
+        midi.write(str(tmp))
+    return Path(path)

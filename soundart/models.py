@@ -1,0 +1,84 @@
+"""The shipped default models: name -> files in ``soundart/pretrained/``.
+
+What a model was trained on and how well it does are read from its
+checkpoint's JSON metadata (written by the recipe that trained it), never
+typed here by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from soundart.errors import ModelError
+
+PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    name: str          # what users type: --model NAME
+    stem: str          # files pretrained/STEM.safetensors + STEM.json
+    task: str          # what it is for, in a few words
+    recipe: str        # the recipe that trained it: soundart train recipes/RECIPE.yaml
+
+
+# Each issue that ships a model adds its line here.
+DEFAULT_MODELS: dict[str, ShippedModel] = {}
+
+
+def shipped_path(name: str) -> Path:
+    """Path stem of a shipped model's files; a ModelError if unknown or missing."""
+    from soundart.checkpoint import checkpoint_paths
+
+    if name not in DEFAULT_MODELS:
+        known = ", ".join(sorted(DEFAULT_MODELS)) or "none yet"
+        raise ModelError(f"no shipped model named {name!r} (shipped: {known})")
+    entry = DEFAULT_MODELS[name]
+    stem = PRETRAINED_DIR / entry.stem
+    weights, meta = checkpoint_paths(stem)
+    if not weights.exists() or not meta.exists():
+        raise ModelError(f"shipped model {name!r} is missing its weights ({weights.name}); "
+                         f"reinstall soundart or train it: soundart train recipes/{entry.recipe}.yaml")
+    return stem
+
+
+def load_model(spec: str, device: Any = "cpu", expect_kind: str | tuple[str, ...] | None = None) -> Any:
+    """Load a shipped model by name, or a checkpoint by path (with or without suffix)."""
+    from soundart import checkpoint
+
+    if spec in DEFAULT_MODELS:
+        return checkpoint.load(shipped_path(spec), device=device, expect_kind=expect_kind)
+    p = Path(spec)
+    if p.suffix in ("", ".safetensors", ".json") and (p.exists() or p.with_name(p.name + ".json").exists()
+                                                      or p.with_suffix(".json").exists()):
+        return checkpoint.load(p, device=device, expect_kind=expect_kind)
+    known = ", ".join(sorted(DEFAULT_MODELS)) or "none yet"
+    raise ModelError(f"model {spec!r} is neither a shipped model ({known}) nor a checkpoint path")
+
+
+def describe_models() -> list[dict[str, Any]]:
+    """One row per shipped model: name, kind, size, training data, measured quality."""
+    from soundart.checkpoint import checkpoint_paths, read_document
+
+    rows = []
+    for name, entry in sorted(DEFAULT_MODELS.items()):
+        weights, _ = checkpoint_paths(PRETRAINED_DIR / entry.stem)
+        row: dict[str, Any] = {"name": name, "task": entry.task, "recipe": f"recipes/{entry.recipe}.yaml"}
+        try:
+            document = read_document(weights)
+        except ModelError as exc:
+            row.update({"kind": "?", "size_mb": None, "trained_on": "", "quality": f"missing: {exc}"})
+            rows.append(row)
+            continue
+        meta = document.get("metadata", {})
+        row.update({
+            "kind": document["kind"],
+            "size_mb": round(weights.stat().st_size / 1e6, 2),
+            "trained_on": meta.get("data", ""),
+            "steps": meta.get("steps"),
+            "quality": meta.get("metrics", {}),
+        })
+        rows.append(row)
+    return rows

@@ -1,0 +1,58 @@
+"""Pictures people would rather look at than read: spectrograms and piano rolls (PNG)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from soundart.io import atomic_output
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_spectrogram(image: np.ndarray, path: str | Path, *, sr: int, hop_length: int,
+                     title: str = "", ylabel: str = "bin", colorbar_label: str = "",
+                     force: bool = False) -> Path:
+    """Draw ``image`` (bins, frames) with time in seconds on x; write a PNG atomically."""
+    plt = _pyplot()
+    image = np.asarray(image)
+    seconds = image.shape[-1] * hop_length / sr
+    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    mesh = ax.imshow(image, origin="lower", aspect="auto", cmap="magma",
+                     extent=(0.0, seconds, 0, image.shape[0]), interpolation="nearest")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.colorbar(mesh, ax=ax, label=colorbar_label)
+    fig.tight_layout()
+    with atomic_output(path, force) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_images(images: Sequence[np.ndarray], path: str | Path, titles: Sequence[str] = (),
+                force: bool = False) -> Path:
+    """A row of small spectrogram images (e.g. generated samples), one PNG."""
+    plt = _pyplot()
+    n = len(images)
+    fig, axes = plt.subplots(1, n, figsize=(3 * n, 3), dpi=100, squeeze=False)
+    for i, (ax, image) in enumerate(zip(axes[0], images)):
+        ax.imshow(np.asarray(image), origin="lower", aspect="auto", cmap="magma")
+        ax.set_title(titles[i] if i < len(titles) else "")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    with atomic_output(path, force) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,55 @@
+"""Where model kinds and training tasks are found, by name, without importing them all.
+
+Each entry is ``"module:attribute"``, imported only when that kind is used, so
+listing or loading one model never imports every model's dependencies.
+Tests can add entries with ``register_model`` / ``register_task``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from soundart.errors import ConfigError, ModelError
+
+# model kind (stored in every checkpoint's JSON) -> nn.Module class
+MODEL_CLASSES: dict[str, str] = {}
+
+# recipe ``task:`` name -> soundart.train.recipe.Task
+TASKS: dict[str, str] = {}
+
+_LOADED: dict[str, Any] = {}
+
+
+def _resolve(target: str | Any) -> Any:
+    if not isinstance(target, str):
+        return target
+    if target not in _LOADED:
+        module, _, attr = target.partition(":")
+        _LOADED[target] = getattr(importlib.import_module(module), attr)
+    return _LOADED[target]
+
+
+def model_class(kind: str) -> type:
+    if kind not in MODEL_CLASSES:
+        known = ", ".join(sorted(MODEL_CLASSES)) or "none"
+        raise ModelError(f"unknown model kind {kind!r} (known: {known})")
+    return _resolve(MODEL_CLASSES[kind])
+
+
+def task(name: str) -> Any:
+    if name not in TASKS:
+        known = ", ".join(sorted(TASKS)) or "none"
+        raise ConfigError(f"unknown task {name!r} in recipe (known: {known})")
+    return _resolve(TASKS[name])
+
+
+def register_model(cls: type) -> type:
+    """Register a model class under ``cls.kind`` (usable as a decorator)."""
+    MODEL_CLASSES[cls.kind] = cls  # type: ignore[assignment]
+    return cls
+
+
+def register_task(task_obj: Any) -> Any:
+    TASKS[task_obj.name] = task_obj
+    return task_obj

@@ -1,0 +1,125 @@
+"""Recipes: YAML files that map onto a task's dataclasses, and the task protocol.
+
+A recipe has four top-level keys, each checked against a dataclass (an unknown
+key anywhere is an error that names it)::
+
+    task: rnn            # a name in soundart.registry.TASKS
+    data: {...}          # the task's data_config_class
+    model: {...}         # the task's model config_class
+    train: {...}         # soundart.train.TrainConfig
+
+A ``Task`` knows how to turn (data config, model config) into a model and
+datasets; the Trainer does the rest, and the task may add measured metrics to
+the final checkpoint (``evaluate``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from soundart.checkpoint import config_from_dict
+from soundart.errors import BadInputError, ConfigError
+from soundart.train.config import TrainConfig
+
+RECIPE_KEYS = ("task", "name", "data", "model", "train")
+
+
+@dataclass
+class Prepared:
+    """What a task hands the Trainer."""
+
+    model: Any
+    train_data: Any
+    val_data: Any = None
+    collate_fn: Callable | None = None
+    data_description: str = ""
+
+
+@dataclass
+class Task:
+    """How one kind of model is trained from a recipe.
+
+    prepare(data_config, model_config) -> Prepared
+    evaluate(model, data_config, prepared) -> dict of measured metrics (optional),
+        stored in the final checkpoint's metadata under "metrics".
+    """
+
+    name: str
+    model_config_class: type
+    data_config_class: type
+    prepare: Callable[[Any, Any], Prepared]
+    evaluate: Callable[[Any, Any, Prepared], dict[str, Any]] | None = None
+
+
+@dataclass
+class Recipe:
+    task: str
+    name: str
+    data: Any
+    model: Any
+    train: TrainConfig
+    path: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read and validate a recipe YAML; ``overrides`` replace ``train`` fields (CLI flags)."""
+    import yaml
+
+    from soundart import registry
+
+    p = Path(path)
+    if not p.is_file():
+        raise BadInputError(f"{p}: no such recipe file")
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: a recipe is a mapping with keys {', '.join(RECIPE_KEYS)}")
+    unknown = sorted(set(raw) - set(RECIPE_KEYS))
+    if unknown:
+        raise ConfigError(f"{p}: unknown key(s) {', '.join(unknown)} (known: {', '.join(RECIPE_KEYS)})")
+    if "task" not in raw:
+        raise ConfigError(f"{p}: missing 'task'")
+    task = registry.task(raw["task"])
+    name = str(raw.get("name") or p.stem)
+    data = config_from_dict(task.data_config_class, raw.get("data") or {}, f"{p.name}: data")
+    model = config_from_dict(task.model_config_class, raw.get("model") or {}, f"{p.name}: model")
+    train_raw = dict(raw.get("train") or {})
+    train_raw.setdefault("out_dir", str(Path("runs") / name))
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            train_raw[key] = value
+    train = config_from_dict(TrainConfig, train_raw, f"{p.name}: train")
+    return Recipe(task=raw["task"], name=name, data=data, model=model, train=train, path=str(p), raw=raw)
+
+
+def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None) -> Path:
+    """Train a recipe with the shared Trainer; returns the final checkpoint path (``OUT/model``)."""
+    from soundart import checkpoint, registry
+    from soundart.runtime import seed_everything
+    from soundart.train.loop import Trainer
+
+    task = registry.task(recipe.task)
+    seed_everything(recipe.train.seed)  # model initialisation is part of the run
+    prepared = task.prepare(recipe.data, recipe.model)
+    metadata = {
+        "recipe": recipe.name,
+        "task": recipe.task,
+        "data": prepared.data_description,
+        "train_config": dataclasses.asdict(recipe.train),
+        "data_config": dataclasses.asdict(recipe.data),
+    }
+    trainer = Trainer(prepared.model, prepared.train_data, recipe.train, val_data=prepared.val_data,
+                      collate_fn=prepared.collate_fn, metadata=metadata)
+    meta = trainer.fit(resume=resume, stop_at=stop_at)
+    final = Path(recipe.train.out_dir) / "model"
+    if task.evaluate is not None and meta.get("steps", 0) >= recipe.train.steps and trainer.is_main:
+        model = trainer.model.eval()
+        meta["metrics"] = task.evaluate(model, recipe.data, prepared)
+        checkpoint.save(model, final, meta)
+    return final
