@@ -21,23 +21,35 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "invert": ("soundart.commands.features:invert", "Turn a saved log-mel (.npy) back into audio (Griffin-Lim)."),
     "train": ("soundart.commands.train:train", "Train a model from a recipe YAML (resumable; torchrun for DDP)."),
     "models": ("soundart.commands.train:models", "List the shipped default models with their data and measured quality."),
+    "eval": ("soundart.cli:eval_group", "Measure a model: NLL on a benchmark, sketch statistics, classifier accuracy."),
+    "synth": ("soundart.cli:synth_group", "Make audio clips with the generative audio models."),
 }
+
+# subcommands of `soundart eval` and `soundart synth`, same layout as COMMANDS
+EVAL_COMMANDS: dict[str, tuple[str, str]] = {}
+SYNTH_COMMANDS: dict[str, tuple[str, str]] = {}
 
 
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported on first use."""
 
+    def __init__(self, *args, commands_table: dict[str, tuple[str, str]] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.table = COMMANDS if commands_table is None else commands_table
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(self.table)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
+        if name not in self.table:
             return None
-        module, _, attr = COMMANDS[name][0].partition(":")
+        module, _, attr = self.table[name][0].partition(":")
         return getattr(importlib.import_module(module), attr)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        rows = [(name, self.table[name][1]) for name in self.list_commands(ctx)]
+        if not rows:
+            return
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
@@ -59,6 +71,16 @@ def cli() -> None:
     MIDI sketches (sketch), audio clips (synth, render, vocode), and analysis of
     recordings (analyze); all offline, on shipped default models.
     """
+
+
+@click.group(cls=LazyGroup, commands_table=EVAL_COMMANDS)
+def eval_group() -> None:
+    """Measure a model: test NLL on a benchmark set, statistics of generated sketches, accuracy."""
+
+
+@click.group(cls=LazyGroup, commands_table=SYNTH_COMMANDS)
+def synth_group() -> None:
+    """Make audio clips: sample or interpolate timbres, reconstruct, vocode."""
 
 
 def main() -> None:
