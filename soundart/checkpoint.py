@@ -141,7 +141,7 @@ def load(path: str | os.PathLike, device: Any = "cpu", expect_kind: str | tuple[
 
     ``model.checkpoint`` holds the JSON document (config, metadata) afterwards.
     """
-    from safetensors import SafetensorsError
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from soundart.registry import model_class
@@ -161,16 +161,13 @@ def load(path: str | os.PathLike, device: Any = "cpu", expect_kind: str | tuple[
     weights, _ = checkpoint_paths(path)
     try:
         state = strip_wrapper_prefixes(load_file(str(weights), device="cpu"))
-    except (SafetensorsError, OSError, ValueError) as exc:
+    except (SafetensorError, OSError, ValueError) as exc:
         raise ModelError(f"{weights}: unreadable weights ({' '.join(str(exc).split())})") from None
-    result = model.load_state_dict(state, strict=False)
-    if result.missing_keys or result.unexpected_keys:
-        raise ModelError(f"{weights}: weights do not match the config "
-                         f"(missing {result.missing_keys[:3]}, unexpected {result.unexpected_keys[:3]})")
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        first = str(exc).split("\n")[1].strip() if "\n" in str(exc) else str(exc)
-        raise ModelError(f"{weights}: weights do not match the config ({first})") from None
+        details = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        raise ModelError(f"{weights}: weights do not match the config "
+                         f"({details[0] if details else ' '.join(str(exc).split())})") from None
     model.checkpoint = document
     return model.to(device).eval()

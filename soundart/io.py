@@ -134,9 +134,7 @@ def load_audio(
     except Exception as exc:  # libsndfile reports corrupt data with assorted exception types
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise BadInputError(f"{p}: cannot decode audio, corrupt or truncated file ({reason})") from None
-    expected = max(0, info.frames - start) if frames < 0 else min(frames, max(0, info.frames - start))
-    if info.frames > 0 and data.shape[0] < expected and info.format in ("WAV", "AIFF", "FLAC"):
-        raise BadInputError(f"{p}: truncated file ({data.shape[0]} of {expected} samples present)")
+    _check_riff_complete(p)
     if data.shape[0] == 0:
         where = f" after offset {offset} s" if start else ""
         raise BadInputError(f"{p}: holds no audio samples{where}")
@@ -149,6 +147,17 @@ def load_audio(
         audio = resample(audio, file_sr, sr)
         file_sr = sr
     return audio, int(file_sr)
+
+
+def _check_riff_complete(path: Path) -> None:
+    """libsndfile silently reads what is left of a cut-off WAV; its RIFF header says the full size."""
+    with open(path, "rb") as fh:
+        header = fh.read(12)
+    if len(header) == 12 and header[:4] == b"RIFF" and header[8:12] == b"WAVE":
+        declared = int.from_bytes(header[4:8], "little") + 8
+        actual = path.stat().st_size
+        if declared != 0xFFFFFFFF + 8 and actual < declared:  # 0xFFFFFFFF: streamed, size unknown
+            raise BadInputError(f"{path}: truncated file ({actual} of {declared} bytes present)")
 
 
 def resample(audio: "torch.Tensor", orig_sr: int, new_sr: int) -> "torch.Tensor":

@@ -225,8 +225,11 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------
     def _loader(self, dataset: Dataset, sampler: Sampler) -> DataLoader:
+        # The loader draws a worker base seed when iteration starts; give it its own
+        # generator so that draw never shifts the global RNG (resume would diverge).
+        generator = torch.Generator().manual_seed(self.config.seed * 7919 + self.step)
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=self.collate_fn,
-                          num_workers=self.config.num_workers,
+                          num_workers=self.config.num_workers, generator=generator,
                           pin_memory=self.device.type == "cuda")
 
     def _autocast(self):
