@@ -91,8 +91,9 @@ def unwrap(model: Any) -> Any:
 
 def save(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = None) -> Path:
     """Write ``model`` to ``path.safetensors`` + ``path.json``; returns the weights path."""
-    import soundart
     from safetensors.torch import save_file
+
+    import soundart
 
     model = unwrap(model)
     weights, meta = checkpoint_paths(path)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -98,7 +99,7 @@ def load_audio(
     mono: bool = True,
     offset: float = 0.0,
     duration: float | None = None,
-) -> tuple["torch.Tensor", int]:
+) -> tuple[torch.Tensor, int]:
     """Read an audio file.
 
     Parameters
@@ -160,7 +161,7 @@ def _check_riff_complete(path: Path) -> None:
             raise BadInputError(f"{path}: truncated file ({actual} of {declared} bytes present)")
 
 
-def resample(audio: "torch.Tensor", orig_sr: int, new_sr: int) -> "torch.Tensor":
+def resample(audio: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
     """Band-limited resampling of ``(..., samples)`` from ``orig_sr`` to ``new_sr`` Hz."""
     if orig_sr <= 0 or new_sr <= 0:
         raise ConfigError(f"sample rates must be > 0 (got {orig_sr} -> {new_sr})")
@@ -196,7 +197,7 @@ def save_audio(path: str | os.PathLike, audio, sr: int, force: bool = False) -> 
     return Path(path)
 
 
-def load_midi(path: str | os.PathLike, require_notes: bool = True) -> "pretty_midi.PrettyMIDI":
+def load_midi(path: str | os.PathLike, require_notes: bool = True) -> pretty_midi.PrettyMIDI:
     """Read a Standard MIDI File with pretty_midi; one-line errors for anything unusable."""
     import pretty_midi
 
@@ -215,7 +216,7 @@ def load_midi(path: str | os.PathLike, require_notes: bool = True) -> "pretty_mi
     return midi
 
 
-def save_midi(midi: "pretty_midi.PrettyMIDI", path: str | os.PathLike, force: bool = False) -> Path:
+def save_midi(midi: pretty_midi.PrettyMIDI, path: str | os.PathLike, force: bool = False) -> Path:
     """Write a PrettyMIDI object to ``path`` atomically."""
     if Path(path).suffix.lower() not in MIDI_SUFFIXES:
         raise BadInputError(f"{path}: a MIDI output needs a .mid or .midi suffix")

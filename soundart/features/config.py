@@ -103,12 +103,12 @@ class FeatureConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"FeatureConfig: unknown key(s) {', '.join(unknown)}")
         return cls(**data)
 
-    def replace(self, **changes: Any) -> "FeatureConfig":
+    def replace(self, **changes: Any) -> FeatureConfig:
         return dataclasses.replace(self, **changes)

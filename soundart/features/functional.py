@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -129,19 +130,55 @@ def istft(spec: torch.Tensor, cfg: FeatureConfig, length: int | None = None) -> 
     return audio.reshape(*lead, audio.shape[-1])
 
 
+# Frames per chunk on the CPU: the frames, their FFT and power of one chunk stay in
+# cache, which makes the fused path ~4x faster than squaring a whole STFT in memory.
+CPU_CHUNK_FRAMES = 256
+
+
+@functools.lru_cache(maxsize=64)
+def _padded_window(cfg: FeatureConfig, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The analysis window zero-padded (centred) to ``n_fft``, as torch.stft uses it."""
+    window = _window(cfg, dtype, device)
+    left = (cfg.n_fft - window.numel()) // 2
+    return torch.nn.functional.pad(window, (left, cfg.n_fft - window.numel() - left))
+
+
+def _power_chunks(audio: torch.Tensor, cfg: FeatureConfig) -> Iterator[torch.Tensor]:
+    """``|STFT|**power`` frame-major, ``(B, chunk, n_freqs)`` pieces of ``(B, frames, n_freqs)``."""
+    flat = audio.reshape(-1, audio.shape[-1])
+    if cfg.center:
+        half = cfg.n_fft // 2
+        if cfg.pad_mode == "reflect" and flat.shape[-1] <= half:
+            raise BadInputError(f"audio of {flat.shape[-1]} samples is too short for reflect padding")
+        flat = torch.nn.functional.pad(flat[:, None], (half, half), mode=cfg.pad_mode)[:, 0]
+    if flat.shape[-1] < cfg.n_fft:
+        raise BadInputError(f"audio of {audio.shape[-1]} samples is shorter than one frame (n_fft={cfg.n_fft})")
+    frames = flat.unfold(-1, cfg.n_fft, cfg.hop_length)  # (B, T, n_fft), a strided view
+    window = _padded_window(cfg, flat.dtype, flat.device)
+    n_frames = frames.shape[1]
+    step = max(1, CPU_CHUNK_FRAMES // frames.shape[0]) if flat.device.type == "cpu" else n_frames
+    for start in range(0, n_frames, step):
+        spec = torch.view_as_real(torch.fft.rfft(frames[:, start:start + step] * window, dim=-1))
+        power = spec[..., 0].square() + spec[..., 1].square()
+        yield power if cfg.power == 2.0 else power.sqrt()
+
+
 def spectrogram(audio: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:
     """``|STFT|**cfg.power``, shape ``(..., n_freqs, frames)``."""
-    spec = stft(audio, cfg)
-    mag2 = spec.real.square() + spec.imag.square()
-    return mag2 if cfg.power == 2.0 else mag2.sqrt()
+    audio = _check_audio(audio)
+    S = torch.cat(list(_power_chunks(audio, cfg)), dim=1).transpose(-1, -2)
+    return S.reshape(*audio.shape[:-1], *S.shape[-2:])
 
 
 def mel(audio: torch.Tensor | None, cfg: FeatureConfig, *, S: torch.Tensor | None = None) -> torch.Tensor:
     """Mel spectrogram ``(..., n_mels, frames)`` from audio, or from a precomputed ``S = spectrogram``."""
-    if S is None:
-        S = spectrogram(audio, cfg)
-    fb = mel_filterbank(cfg, S.dtype, S.device)
-    return torch.matmul(fb, S)
+    if S is not None:
+        return torch.matmul(mel_filterbank(cfg, S.dtype, S.device), S)
+    audio = _check_audio(audio)
+    fb_t = mel_filterbank(cfg, audio.dtype, audio.device).T  # (n_freqs, n_mels)
+    M = torch.cat([torch.matmul(P, fb_t) for P in _power_chunks(audio, cfg)], dim=1)  # (B, T, n_mels)
+    M = M.transpose(-1, -2).contiguous()
+    return M.reshape(*audio.shape[:-1], *M.shape[-2:])
 
 
 def amplitude_to_log(S: torch.Tensor, cfg: FeatureConfig) -> torch.Tensor:

@@ -16,9 +16,10 @@ the final checkpoint (``evaluate``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from soundart.checkpoint import config_from_dict
 from soundart.errors import BadInputError, ConfigError
