@@ -118,6 +118,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.best_val: float | None = None
+        self.interrupted = False
         params = [p for p in self.model.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -318,6 +319,7 @@ class Trainer:
             if bar is not None:
                 bar.close()
         if interrupted:
+            self.interrupted = True
             self.save_state()
             if self.is_main and stop_at is None:
                 print(f"interrupted at step {self.step}; resume with --resume (state in {self.out_dir})",

@@ -118,6 +118,8 @@ def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None)
     trainer = Trainer(prepared.model, prepared.train_data, recipe.train, val_data=prepared.val_data,
                       collate_fn=prepared.collate_fn, metadata=metadata)
     meta = trainer.fit(resume=resume, stop_at=stop_at)
+    if trainer.interrupted and stop_at is None:  # Ctrl-C: state saved, no final model yet
+        raise KeyboardInterrupt
     final = Path(recipe.train.out_dir) / "model"
     if task.evaluate is not None and meta.get("steps", 0) >= recipe.train.steps and trainer.is_main:
         model = trainer.model.eval()
