@@ -1,0 +1,434 @@
+"""A reversible MIDI <-> event-token codec (beat-relative, REMI-like).
+
+Every piece goes through one in-memory form, :class:`Piece` (notes on a grid of
+``steps_per_quarter`` steps per quarter note, one meter, one tempo, one key,
+a style), and from there to tokens::
+
+    BOS STYLE_chorale KEY_Dm METER_3/4 TEMPO_96            (the control header)
+    BAR POS_0 PROG_0 PITCH_62 VEL_4 DUR_4 PITCH_65 VEL_4 DUR_4 POS_4 PROG_0 ...
+    BAR ...  EOS
+
+Within a bar, positions rise strictly; at each position the instruments come
+in rising program order (``PROG_DRUMS`` last, GM channel 10) and each
+instrument's notes in rising pitch. A duration longer than ``max_duration``
+steps is written as a chain (``DUR_max`` ... then the rest), so the codec is
+exact for any length. The serialization of a piece is unique, and decoding
+inverts it: onsets and offsets on the grid, pitch, program/drums, velocity bin,
+meter, key, and tempo (to its bucket, about 4%) all survive a round trip.
+
+Key numbers follow pretty_midi: 0-11 = C..B major, 12-23 = C..B minor.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from soundart.errors import BadInputError, ConfigError
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+DRUMS = 128  # program number used for the GM drum channel
+DEFAULT_STYLES = ("chorale", "folk", "fiddle", "renaissance", "classical", "other")
+DEFAULT_METERS = ("4/4", "3/4", "2/4", "6/8", "2/2", "3/8", "9/8", "12/8", "6/4", "3/2", "5/4")
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    """Settings of the event codec; stored in every token model's config.
+
+    Parameters
+    ----------
+    steps_per_quarter : grid resolution (4 = sixteenth notes).
+    velocity_bins : number of velocity buckets over 1..127.
+    max_duration : longest single DUR token, in steps (longer notes chain tokens).
+    tempo_bins, tempo_min, tempo_max : log-spaced tempo buckets (bpm).
+    styles, meters : the control vocabularies.
+    """
+
+    steps_per_quarter: int = 4
+    velocity_bins: int = 8
+    max_duration: int = 32
+    tempo_bins: int = 32
+    tempo_min: float = 40.0
+    tempo_max: float = 240.0
+    styles: tuple[str, ...] = DEFAULT_STYLES
+    meters: tuple[str, ...] = DEFAULT_METERS
+
+    def bar_steps(self, meter: str) -> int:
+        """Grid steps in one bar of ``meter`` ("3/4" -> 12 at 4 steps per quarter)."""
+        num, den = (int(x) for x in meter.split("/"))
+        return num * 4 * self.steps_per_quarter // den
+
+    @property
+    def max_bar_steps(self) -> int:
+        return max(self.bar_steps(m) for m in self.meters)
+
+
+@dataclass
+class Note:
+    """One note on the grid: ``start`` and ``duration`` in steps, ``program`` 0-127 or DRUMS."""
+
+    start: int
+    duration: int
+    pitch: int
+    velocity: int = 80
+    program: int = 0
+
+
+@dataclass
+class Piece:
+    """The codec's in-memory form of a piece of music."""
+
+    notes: list[Note] = field(default_factory=list)
+    meter: str = "4/4"
+    tempo: float = 120.0
+    key: int = 0
+    style: str = "other"
+
+    def sorted_notes(self) -> list[Note]:
+        return sorted(self.notes, key=lambda n: (n.start, n.program, n.pitch, -n.duration))
+
+
+def key_name(key: int) -> str:
+    """0 -> "C major", 14 -> "D minor"."""
+    return f"{PITCH_NAMES[key % 12]} {'minor' if key >= 12 else 'major'}"
+
+
+_ALIASES = {"C#": 1, "DB": 1, "D#": 3, "EB": 3, "GB": 6, "F#": 6, "G#": 8, "AB": 8, "A#": 10, "BB": 10,
+            "C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11, "CB": 11, "FB": 4, "E#": 5, "B#": 0}
+
+
+def parse_key(text: str) -> int:
+    """Parse "D minor", "Dm", "f# major", "Bb" into a key number (0-23); ConfigError otherwise."""
+    t = " ".join(str(text).replace("♯", "#").replace("♭", "b").split())
+    low = t.lower()
+    mode = 0
+    for suffix, m in ((" minor", 12), (" min", 12), (" major", 0), (" maj", 0), ("min", 12), ("maj", 0)):
+        if low.endswith(suffix):
+            t, mode = t[: -len(suffix)].strip(), m
+            break
+    else:
+        if len(t) >= 2 and t.endswith("m") and t[:-1].upper() in _ALIASES:
+            t, mode = t[:-1], 12
+    tonic = t.upper()
+    if tonic not in _ALIASES:
+        raise ConfigError(f"unknown key {text!r} (try 'D minor', 'F# major', 'Bbm')")
+    return _ALIASES[tonic] + mode
+
+
+class Codec:
+    """Turns :class:`Piece` objects into token ids and back (see the module docstring)."""
+
+    def __init__(self, config: CodecConfig | None = None) -> None:
+        self.config = config or CodecConfig()
+        c = self.config
+        names = ["PAD", "BOS", "EOS", "BAR"]
+        names += [f"STYLE_{s}" for s in c.styles]
+        names += [f"KEY_{k}" for k in range(24)]
+        names += [f"METER_{m}" for m in c.meters]
+        names += [f"TEMPO_{i}" for i in range(c.tempo_bins)]
+        names += [f"POS_{p}" for p in range(c.max_bar_steps)]
+        names += [f"PROG_{p}" for p in range(128)] + ["PROG_DRUMS"]
+        names += [f"PITCH_{p}" for p in range(128)]
+        names += [f"VEL_{v}" for v in range(c.velocity_bins)]
+        names += [f"DUR_{d}" for d in range(1, c.max_duration + 1)]
+        self.names = names
+        self.index = {n: i for i, n in enumerate(names)}
+        first = functools.partial(_first, names)
+        self.pad, self.bos, self.eos, self.bar = 0, 1, 2, 3
+        self.style0, self.key0, self.meter0 = first("STYLE_"), first("KEY_"), first("METER_")
+        self.tempo0, self.pos0, self.prog0 = first("TEMPO_"), first("POS_"), first("PROG_")
+        self.pitch0, self.vel0, self.dur0 = first("PITCH_"), first("VEL_"), first("DUR_")
+        self._kinds = _kind_table(names)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.names)
+
+    # ---- control tokens -------------------------------------------------------------------
+    def tempo_bin(self, bpm: float) -> int:
+        c = self.config
+        bpm = min(max(float(bpm), c.tempo_min), c.tempo_max)
+        frac = math.log(bpm / c.tempo_min) / math.log(c.tempo_max / c.tempo_min)
+        return min(c.tempo_bins - 1, int(round(frac * (c.tempo_bins - 1))))
+
+    def tempo_value(self, index: int) -> float:
+        c = self.config
+        return float(c.tempo_min * (c.tempo_max / c.tempo_min) ** (index / (c.tempo_bins - 1)))
+
+    def velocity_bin(self, velocity: int) -> int:
+        v = min(max(int(velocity), 1), 127)
+        return min(self.config.velocity_bins - 1, (v - 1) * self.config.velocity_bins // 127)
+
+    def velocity_value(self, index: int) -> int:
+        nb = self.config.velocity_bins
+        lo, hi = math.ceil(index * 127 / nb) + 1, math.ceil((index + 1) * 127 / nb)
+        return int(min(127, max(1, (lo + hi) // 2)))
+
+    def header(self, style: str, key: int, meter: str, tempo: float) -> list[int]:
+        """The control tokens that open a sequence (BOS STYLE KEY METER TEMPO)."""
+        c = self.config
+        if style not in c.styles:
+            raise ConfigError(f"unknown style {style!r} (known: {', '.join(c.styles)})")
+        if meter not in c.meters:
+            raise ConfigError(f"unsupported meter {meter!r} (supported: {', '.join(c.meters)})")
+        if not 0 <= int(key) < 24:
+            raise ConfigError(f"key number must be 0-23, got {key}")
+        return [self.bos, self.style0 + c.styles.index(style), self.key0 + int(key),
+                self.meter0 + c.meters.index(meter), self.tempo0 + self.tempo_bin(tempo)]
+
+    HEADER_LEN = 5
+
+    # ---- encode / decode -------------------------------------------------------------------
+    def encode(self, piece: Piece, eos: bool = True) -> list[int]:
+        """Token ids of ``piece``: header, then one BAR per bar up to the last note's bar."""
+        c = self.config
+        tokens = self.header(piece.style, piece.key, piece.meter, piece.tempo)
+        bar_len = c.bar_steps(piece.meter)
+        notes = _dedupe(piece.sorted_notes())
+        n_bars = max((n.start // bar_len for n in notes), default=-1) + 1
+        i = 0
+        for b in range(n_bars):
+            tokens.append(self.bar)
+            pos = prog = None
+            while i < len(notes) and notes[i].start < (b + 1) * bar_len:
+                n = notes[i]
+                p = n.start - b * bar_len
+                if p != pos:
+                    tokens.append(self.pos0 + p)
+                    pos, prog = p, None
+                if n.program != prog:
+                    tokens.append(self.prog0 + n.program)
+                    prog = n.program
+                tokens += [self.pitch0 + n.pitch, self.vel0 + self.velocity_bin(n.velocity)]
+                tokens += self.duration_tokens(n.duration)
+                i += 1
+        if eos:
+            tokens.append(self.eos)
+        return tokens
+
+    def duration_tokens(self, duration: int) -> list[int]:
+        m = self.config.max_duration
+        d = max(1, int(duration))
+        out = [self.dur0 + m - 1] * ((d - 1) // m)
+        return out + [self.dur0 + (d - 1) % m]
+
+    def decode(self, tokens: Iterable[int], strict: bool = False) -> Piece:
+        """Rebuild a Piece from token ids.
+
+        With ``strict`` a token out of place is a BadInputError; otherwise it is
+        skipped (so any prefix of a valid sequence decodes). Decoding stops at EOS.
+        """
+        c = self.config
+        piece = Piece()
+        bar_len = c.bar_steps(piece.meter)
+        bar = -1
+        pos = prog = None
+        note: Note | None = None
+        for t in tokens:
+            t = int(t)
+            kind, value = self.kind(t)
+            if kind == "EOS":
+                break
+            ok = True
+            if kind == "STYLE":
+                piece.style = c.styles[value]
+            elif kind == "KEY":
+                piece.key = value
+            elif kind == "METER":
+                piece.meter = c.meters[value]
+                bar_len = c.bar_steps(piece.meter)
+            elif kind == "TEMPO":
+                piece.tempo = self.tempo_value(value)
+            elif kind == "BAR":
+                bar, pos, prog, note = bar + 1, None, None, None
+            elif kind == "POS":
+                ok = bar >= 0 and value < bar_len
+                if ok:
+                    pos, prog, note = value, None, None
+            elif kind == "PROG":
+                ok = pos is not None
+                if ok:
+                    prog, note = value, None
+            elif kind == "PITCH":
+                ok = prog is not None
+                if ok:
+                    note = Note(bar * bar_len + pos, 0, value, 0, prog)
+            elif kind == "VEL":
+                ok = note is not None and note.velocity == 0 and note.duration == 0
+                if ok:
+                    note.velocity = self.velocity_value(value)
+            elif kind == "DUR":
+                ok = note is not None and note.velocity > 0
+                if ok:
+                    if note.duration == 0:
+                        piece.notes.append(note)
+                    elif note.duration % c.max_duration != 0:
+                        ok = False
+                    if ok:
+                        note.duration += value
+            elif kind in ("PAD", "BOS"):
+                pass
+            if not ok and strict:
+                raise BadInputError(f"token {self.names[t]} out of place")
+        piece.notes = [n for n in piece.notes if n.duration > 0]
+        return piece
+
+    def kind(self, token: int) -> tuple[str, int]:
+        """("PITCH", 60) for the id of PITCH_60; value = index within its family."""
+        if token < 0 or token >= len(self.names):
+            raise BadInputError(f"token id {token} outside the vocabulary (size {len(self.names)})")
+        return self._kinds[token]
+
+    def describe(self, tokens: Iterable[int]) -> list[str]:
+        return [self.names[int(t)] for t in tokens]
+
+    def transpose(self, tokens: Sequence[int], semitones: int) -> list[int] | None:
+        """Tokens of the same piece shifted by ``semitones`` (drums stay); None if a pitch leaves 0-127."""
+        out = list(tokens)
+        drums = False
+        for i, t in enumerate(out):
+            kind, value = self.kind(t)
+            if kind == "PROG":
+                drums = value == DRUMS
+            elif kind == "PITCH" and not drums:
+                p = value + semitones
+                if not 0 <= p < 128:
+                    return None
+                out[i] = self.pitch0 + p
+            elif kind == "KEY":
+                out[i] = self.key0 + (value % 12 + semitones) % 12 + 12 * (value >= 12)
+        return out
+
+
+def _first(names: list[str], prefix: str) -> int:
+    return next(i for i, n in enumerate(names) if n.startswith(prefix))
+
+
+def _kind_table(names: list[str]) -> list[tuple[str, int]]:
+    table = []
+    counters: dict[str, int] = {}
+    for name in names:
+        fam = name.split("_")[0] if "_" in name else name
+        table.append((fam, counters.get(fam, 0) + (1 if fam == "DUR" else 0)))  # DUR values are 1-based
+        counters[fam] = counters.get(fam, 0) + 1
+    return table
+
+
+def _dedupe(notes: list[Note]) -> list[Note]:
+    out: list[Note] = []
+    seen: set[tuple[int, int, int]] = set()
+    for n in notes:  # sorted: the longest of identical (start, program, pitch) comes first
+        k = (n.start, n.program, n.pitch)
+        if k not in seen:
+            seen.add(k)
+            out.append(n)
+    return out
+
+
+# ---- MIDI <-> Piece --------------------------------------------------------------------------
+_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def estimate_key(pitches: Sequence[int], weights: Sequence[float] | None = None) -> int:
+    """Krumhansl-Schmuckler key estimate (0-23) from pitches weighted by duration."""
+    hist = np.zeros(12)
+    w = np.ones(len(pitches)) if weights is None else np.asarray(weights, dtype=float)
+    for p, x in zip(pitches, w):
+        hist[int(p) % 12] += x
+    if hist.sum() == 0:
+        return 0
+    scores = [np.corrcoef(hist, np.roll(prof, k))[0, 1] for prof in (_MAJOR, _MINOR) for k in range(12)]
+    scores = np.nan_to_num(np.asarray(scores), nan=-1.0)
+    return int(np.argmax(scores))
+
+
+def midi_to_piece(midi, config: CodecConfig | None = None, style: str = "other") -> Piece:
+    """Quantize a ``pretty_midi.PrettyMIDI`` onto the codec grid.
+
+    The first time signature gives the meter (4/4 when absent or unsupported),
+    the first tempo the tempo, the first key signature the key (estimated from
+    the notes when absent). Bar 1 starts at time 0.
+    """
+    c = config or CodecConfig()
+    step_ticks = midi.resolution / c.steps_per_quarter
+    meter = "4/4"
+    if midi.time_signature_changes:
+        ts = midi.time_signature_changes[0]
+        cand = f"{ts.numerator}/{ts.denominator}"
+        meter = cand if cand in c.meters else "4/4"
+    tempo = float(midi.get_tempo_changes()[1][0]) if len(midi.get_tempo_changes()[1]) else 120.0
+    notes = []
+    for inst in midi.instruments:
+        program = DRUMS if inst.is_drum else int(inst.program)
+        for n in inst.notes:
+            s = int(round(midi.time_to_tick(n.start) / step_ticks))
+            e = int(round(midi.time_to_tick(n.end) / step_ticks))
+            notes.append(Note(s, max(1, e - s), int(n.pitch), int(n.velocity), program))
+    if midi.key_signature_changes:
+        key = int(midi.key_signature_changes[0].key_number)
+    else:
+        tonal = [n for n in notes if n.program != DRUMS]
+        key = estimate_key([n.pitch for n in tonal], [n.duration for n in tonal])
+    return Piece(notes=notes, meter=meter, tempo=tempo, key=key, style=style)
+
+
+def piece_to_midi(piece: Piece, config: CodecConfig | None = None):
+    """A ``pretty_midi.PrettyMIDI`` of ``piece`` (one instrument per program, drums on channel 10)."""
+    import pretty_midi
+
+    c = config or CodecConfig()
+    midi = pretty_midi.PrettyMIDI(initial_tempo=float(piece.tempo), resolution=480)
+    step = 60.0 / float(piece.tempo) / c.steps_per_quarter
+    num, den = (int(x) for x in piece.meter.split("/"))
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(num, den, 0.0))
+    midi.key_signature_changes.append(pretty_midi.KeySignature(int(piece.key), 0.0))
+    instruments: dict[int, pretty_midi.Instrument] = {}
+    for n in piece.sorted_notes():
+        inst = instruments.get(n.program)
+        if inst is None:
+            drum = n.program == DRUMS
+            inst = pretty_midi.Instrument(program=0 if drum else n.program, is_drum=drum,
+                                          name="Drums" if drum else pretty_midi.program_to_instrument_name(n.program))
+            instruments[n.program] = inst
+        inst.notes.append(pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch),
+                                           start=n.start * step, end=(n.start + n.duration) * step))
+    midi.instruments = [instruments[p] for p in sorted(instruments)]
+    return midi
+
+
+def midi_to_tokens(midi, codec: Codec, style: str = "other") -> list[int]:
+    """Shortcut: PrettyMIDI -> Piece -> token ids."""
+    return codec.encode(midi_to_piece(midi, codec.config, style))
+
+
+def tokens_to_midi(tokens: Iterable[int], codec: Codec):
+    """Shortcut: token ids -> Piece -> PrettyMIDI."""
+    return piece_to_midi(codec.decode(tokens), codec.config)
+
+
+def bar_windows(tokens: Sequence[int], codec: Codec, max_len: int) -> list[list[int]]:
+    """Training windows of one encoded piece: the header + whole bars from each bar onward.
+
+    Every window opens with the piece's control header and starts on a BAR, so
+    a model always learns with its controls in view; windows are cut at
+    ``max_len`` tokens (the last one keeps EOS when it fits).
+    """
+    if max_len <= Codec.HEADER_LEN + 1:
+        raise ConfigError(f"max_len must exceed the header ({Codec.HEADER_LEN + 1}), got {max_len}")
+    head = list(tokens[: Codec.HEADER_LEN])
+    body = list(tokens[Codec.HEADER_LEN:])
+    bars = [i for i, t in enumerate(body) if t == codec.bar]
+    out: list[list[int]] = []
+    span = max_len - len(head)
+    last = None
+    for b in bars or [0]:
+        if last is None or b - last >= span // 2 or b + span >= len(body) and last + span < len(body):
+            out.append(head + body[b: b + span])
+            last = b
+    return out
