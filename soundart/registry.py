@@ -13,10 +13,17 @@ from typing import Any
 from soundart.errors import ConfigError, ModelError
 
 # model kind (stored in every checkpoint's JSON) -> nn.Module class
-MODEL_CLASSES: dict[str, str] = {}
+MODEL_CLASSES: dict[str, str] = {
+    "melvae": "soundart.audio.melvae:MelVAE",
+    "music-rnn": "soundart.music.rnn:MusicRNN",
+    "music-transformer": "soundart.music.transformer:MusicTransformer",
+}
 
 # recipe ``task:`` name -> soundart.train.recipe.Task
-TASKS: dict[str, str] = {}
+TASKS: dict[str, str] = {
+    "melvae": "soundart.audio.melvae_task:TASK",
+    "music-rnn": "soundart.music.rnn:TASK",
+}
 
 _LOADED: dict[str, Any] = {}
 
