@@ -14,15 +14,22 @@ from soundart.errors import ConfigError, ModelError
 
 # model kind (stored in every checkpoint's JSON) -> nn.Module class
 MODEL_CLASSES: dict[str, str] = {
+    "listen-cnn": "soundart.listen.classifier:ListenClassifier",
+    "specgan": "soundart.spectral.gan:SpecGAN",
     "melvae": "soundart.audio.melvae:MelVAE",
     "music-rnn": "soundart.music.rnn:MusicRNN",
     "music-transformer": "soundart.music.transformer:MusicTransformer",
+    "wavenet": "soundart.audio.wavenet:WaveNet",
 }
 
 # recipe ``task:`` name -> soundart.train.recipe.Task
 TASKS: dict[str, str] = {
+    "listen": "soundart.listen.task:TASK",
+    "specgan": "soundart.spectral.gan_task:TASK",
     "melvae": "soundart.audio.melvae_task:TASK",
     "music-rnn": "soundart.music.rnn:TASK",
+    "music-transformer": "soundart.music.transformer:TASK",
+    "wavenet": "soundart.audio.wavenet_task:TASK",
 }
 
 _LOADED: dict[str, Any] = {}

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from soundart.errors import ConfigError
+from soundart.music.tokens import CodecConfig
 
 # A cache: one (keys, values) pair per layer, each (B, n_heads, S, head_dim), S <= max_len.
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
@@ -42,15 +43,19 @@ KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
 @dataclass
 class TransformerConfig:
-    """Size of a Music Transformer and the token vocabulary it was trained on.
+    """Size of a Music Transformer and the token codec it was trained with.
 
     ``max_len`` is the trained context: the longest distance a query attends
-    over (number of relative embeddings). ``codec`` holds the settings of the
-    token codec the model was trained with (plain data), so inference decodes
-    tokens exactly as training encoded them.
+    over (number of relative embeddings). ``codec`` ("events" = the event
+    codec of ``soundart.music.tokens`` with ``codec_config``, or "frames" = the
+    piano-roll frame tokens of ``soundart.music.frames``) is stored with the
+    weights so inference decodes tokens exactly as training encoded them.
+    ``vocab_size`` 0 = take it from the codec.
     """
 
-    vocab_size: int = 512
+    codec: str = "events"
+    codec_config: CodecConfig = field(default_factory=CodecConfig)
+    vocab_size: int = 0
     d_model: int = 256
     n_layers: int = 4
     n_heads: int = 8
@@ -58,23 +63,31 @@ class TransformerConfig:
     max_len: int = 512
     dropout: float = 0.1
     attn_dropout: float = 0.0
-    pad_id: int = 0
-    codec: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.codec not in ("events", "frames"):
+            raise ConfigError(f"model.codec must be 'events' or 'frames', got {self.codec!r}")
+        if isinstance(self.codec_config, dict):
+            from soundart.checkpoint import config_from_dict
+
+            self.codec_config = config_from_dict(CodecConfig, self.codec_config, "model.codec_config")
+        if self.vocab_size == 0:
+            from soundart.music.rnn import make_codec
+
+            self.vocab_size = make_codec(self).vocab_size
         if self.d_model % self.n_heads:
-            raise ConfigError(f"transformer: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+            raise ConfigError(f"model.d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "d_ff", "max_len"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"transformer: {name} must be >= 1 (got {getattr(self, name)})")
+                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)}")
         if not 0 <= self.dropout < 1 or not 0 <= self.attn_dropout < 1:
-            raise ConfigError(f"transformer: dropout must be in [0, 1) (got {self.dropout}, {self.attn_dropout})")
+            raise ConfigError(f"model.dropout must be in [0, 1), got {self.dropout}, {self.attn_dropout}")
 
     @classmethod
-    def debug(cls, vocab_size: int = 40, max_len: int = 64) -> TransformerConfig:
+    def debug(cls, vocab_size: int = 40, max_len: int = 64, **kw: Any) -> TransformerConfig:
         """A tiny configuration for tests."""
-        return cls(vocab_size=vocab_size, d_model=32, n_layers=2, n_heads=4, d_ff=64, max_len=max_len,
-                   dropout=0.0)
+        return cls(**{"vocab_size": vocab_size, "d_model": 32, "n_layers": 2, "n_heads": 4, "d_ff": 64,
+                      "max_len": max_len, "dropout": 0.0, **kw})
 
 
 def skew(rel: torch.Tensor) -> torch.Tensor:
@@ -162,6 +175,31 @@ class RelativeSelfAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, 1, d)), (k, v)
 
 
+    def extend(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
+               ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """A chunk of C new positions after S cached ones: x (B, C, D) -> (y (B, C, D), new cache).
+
+        The relative logits of the rectangular (C, S+C) score matrix are
+        gathered from ``Q E^T`` (B, nh, C, max_len) by distance; used to score
+        sequences far longer than the context in bounded memory.
+        """
+        b, c, d = x.shape
+        q, k, v = self._heads(x)                                      # (B, nh, C, hs)
+        if cache is not None:
+            k = torch.cat([cache[0], k], dim=2)
+            v = torch.cat([cache[1], v], dim=2)
+        s = k.shape[2] - c
+        dist = (torch.arange(c, device=x.device)[:, None] + s) - torch.arange(s + c, device=x.device)[None, :]
+        allowed = (dist >= 0) & (dist < self.max_len)                 # (C, S+C)
+        index = (self.max_len - 1 - dist).clamp(0, self.max_len - 1)  # embedding row of each distance
+        rel = torch.einsum("bhcd,hrd->bhcr", q, self.rel_emb)         # (B, nh, C, max_len)
+        rel = rel.gather(-1, index.expand(b, self.n_heads, c, s + c))  # (B, nh, C, S+C)
+        scores = (q @ k.transpose(-1, -2) + rel) / math.sqrt(self.head_dim)
+        y = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1) @ v
+        cache = (k[:, :, -self.max_len:], v[:, :, -self.max_len:])
+        return self.out(y.transpose(1, 2).reshape(b, c, d)), cache
+
+
 class Block(nn.Module):
     """Pre-norm Transformer block: x + attn(ln(x)), then x + ffn(ln(x))."""
 
@@ -183,6 +221,13 @@ class Block(nn.Module):
     def step(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
              ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         a, cache = self.attn.step(self.ln1(x), cache)
+        x = x + a
+        return x + self.ffn(self.ln2(x)), cache
+
+
+    def extend(self, x: torch.Tensor, cache: tuple[torch.Tensor, torch.Tensor] | None
+               ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        a, cache = self.attn.extend(self.ln1(x), cache)
         x = x + a
         return x + self.ffn(self.ln2(x)), cache
 
@@ -270,6 +315,25 @@ class MusicTransformer(nn.Module):
         logits = self.head(self.ln_f(x))[:, 0]                        # (B, V)
         return logits, {"cache": new_cache, "length": state["length"] + 1}
 
+    def extend(self, tokens: torch.Tensor, state: dict[str, Any]) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Feed a chunk of tokens (B, C) after ``state``: (logits (B, C, V), new state)."""
+        x = self.embed(tokens)                                        # (B, C, D)
+        new_cache: KVCache = []
+        for block, layer_cache in zip(self.blocks, state["cache"]):
+            x, layer_cache = block.extend(x, layer_cache)
+            new_cache.append(layer_cache)
+        return self.head(self.ln_f(x)), {"cache": new_cache, "length": state["length"] + tokens.shape[1]}
+
+    @torch.no_grad()
+    def score_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, V) like ``forward`` for any T, in chunks of ``max_len`` (memory O(T * max_len))."""
+        state = self.init_state(tokens.shape[0], tokens.device)
+        out = []
+        for start in range(0, tokens.shape[1], self.config.max_len):
+            logits, state = self.extend(tokens[:, start:start + self.config.max_len], state)
+            out.append(logits)
+        return torch.cat(out, dim=1)
+
     # ----------------------------------------------------------------- training
     def _loss(self, batch: dict[str, torch.Tensor], reduction: str = "mean") -> tuple[torch.Tensor, torch.Tensor]:
         tokens, mask = batch["tokens"], batch["mask"]
@@ -326,3 +390,31 @@ class MusicTransformer(nn.Module):
             else:
                 last = self(seq[:, -self.config.n_layers * self.config.max_len:])[:, -1]
         return seq
+
+
+# ---- recipe task --------------------------------------------------------------------------------
+def prepare(data_cfg: Any, model_cfg: TransformerConfig):
+    """Task hook: data + model for ``task: music-transformer`` recipes (the same data as the RNN's)."""
+    from soundart.music.corpora import collate_tokens, is_frame_source, prepare_token_data
+    from soundart.train.recipe import Prepared
+
+    frames = is_frame_source(data_cfg.source)
+    if frames != (model_cfg.codec == "frames"):
+        raise ConfigError(f"data.source {data_cfg.source!r} needs model.codec: "
+                          f"{'frames' if frames else 'events'} (got {model_cfg.codec!r})")
+    if data_cfg.max_len > model_cfg.max_len:
+        raise ConfigError(f"data.max_len {data_cfg.max_len} is longer than the model's context "
+                          f"model.max_len {model_cfg.max_len}")
+    data = prepare_token_data(data_cfg, model_cfg.codec_config)
+    return Prepared(MusicTransformer(model_cfg), data.train, data.valid, collate_tokens, data.description)
+
+
+def _make_task():
+    from soundart.music.corpora import MusicDataConfig
+    from soundart.music.rnn import evaluate
+    from soundart.train.recipe import Task
+
+    return Task("music-transformer", TransformerConfig, MusicDataConfig, prepare, evaluate)
+
+
+TASK = _make_task()

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
 from soundart import checkpoint
 from soundart.errors import ConfigError
+from soundart.music.rnn import make_codec
 from soundart.music.transformer import MusicTransformer, TransformerConfig, local_causal_mask, skew
 
 
 def _model(max_len: int = 64, vocab: int = 40, seed: int = 0, **kw) -> MusicTransformer:
     torch.manual_seed(seed)
-    config = TransformerConfig.debug(vocab_size=vocab, max_len=max_len)
-    for key, value in kw.items():
-        setattr(config, key, value)
+    config = TransformerConfig.debug(vocab_size=vocab, max_len=max_len, **kw)
     model = MusicTransformer(config).eval()
     # random init is near-uniform; larger weights make the comparison sharper
     with torch.no_grad():
@@ -141,14 +141,13 @@ def test_training_learns_a_pattern_and_masks_padding() -> None:
 
 
 def test_checkpoint_round_trip_keeps_outputs(tmp_path) -> None:
-    model = _model(max_len=24)
-    model.config.codec = {"name": "test", "resolution": 4}
+    model = _model(max_len=24, codec="frames")
     checkpoint.save(model, tmp_path / "m", {"data": "random"})
     loaded = checkpoint.load(tmp_path / "m", expect_kind="music-transformer")
     tokens = torch.randint(0, model.config.vocab_size, (2, 30))
     with torch.no_grad():
         assert torch.equal(model(tokens), loaded(tokens))
-    assert loaded.config.codec == {"name": "test", "resolution": 4}
+    assert loaded.config == model.config
     assert loaded.head.weight.data_ptr() == loaded.embed.weight.data_ptr()
 
 
@@ -157,3 +156,34 @@ def test_bad_config_is_a_config_error() -> None:
         TransformerConfig(d_model=30, n_heads=4)
     with pytest.raises(ConfigError, match="max_len"):
         TransformerConfig(max_len=0)
+
+
+@torch.no_grad()
+def test_chunked_scoring_equals_full_forward() -> None:
+    model = _model(max_len=24)
+    tokens = torch.randint(0, model.config.vocab_size, (2, 100), generator=torch.Generator().manual_seed(4))
+    assert (model.score_tokens(tokens) - model(tokens)).abs().max() <= 1e-4
+
+
+@pytest.mark.parametrize("name", ["transformer", "transformer-jsb", "transformer-nottingham"])
+def test_recipes_load_and_build_the_model(name: str) -> None:
+    from soundart.train.recipe import load_recipe
+
+    root = Path(__file__).resolve().parents[2]
+    recipe = load_recipe(root / "recipes" / f"{name}.yaml")
+    assert recipe.task == "music-transformer"
+    assert recipe.data.max_len <= recipe.model.max_len
+    model = MusicTransformer(recipe.model)
+    size_mb = sum(p.numel() for p in model.parameters()) * 4 / 1e6
+    assert size_mb < 8.0, size_mb  # shipped-weights budget
+    assert model.config.vocab_size == make_codec(model.config).vocab_size
+
+
+def test_task_refuses_a_codec_that_does_not_match_the_data() -> None:
+    from soundart.music.corpora import MusicDataConfig
+    from soundart.music.transformer import prepare
+
+    with pytest.raises(ConfigError, match="model.codec"):
+        prepare(MusicDataConfig(source="jsb"), TransformerConfig.debug(vocab_size=0))
+    with pytest.raises(ConfigError, match="context"):
+        prepare(MusicDataConfig(source="jsb", max_len=128), TransformerConfig.debug(vocab_size=0, codec="frames"))
