@@ -22,12 +22,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("soundart.commands.train:train", "Train a model from a recipe YAML (resumable; torchrun for DDP)."),
     "models": ("soundart.commands.train:models", "List the shipped default models with their data and measured quality."),
     "eval": ("soundart.cli:eval_group", "Measure a model: NLL on a benchmark, sketch statistics, classifier accuracy."),
+    "style": ("soundart.commands.spectral:style", "Spectrogram style transfer: CONTENT with the texture of STYLE."),
     "synth": ("soundart.cli:synth_group", "Make audio clips with the generative audio models."),
 }
 
 # subcommands of `soundart eval` and `soundart synth`, same layout as COMMANDS
 EVAL_COMMANDS: dict[str, tuple[str, str]] = {}
-SYNTH_COMMANDS: dict[str, tuple[str, str]] = {}
+SYNTH_COMMANDS: dict[str, tuple[str, str]] = {
+    "gan": ("soundart.commands.spectral:gan", "Sample audio clips from the spectrogram GAN (SpecGAN), optionally by family."),
+}
 
 
 class LazyGroup(click.Group):

@@ -1,0 +1,171 @@
+"""SpecGAN: shapes, normalisation round trip, the critic/generator alternation, training, CLI."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from soundart import checkpoint
+from soundart.cli import cli
+from soundart.errors import BadInputError
+from soundart.spectral.gan import SpecGAN, SpecGANConfig
+from soundart.spectral.gan_task import SpecGANDataConfig, clip_logmel, prepare
+from soundart.train.config import TrainConfig
+from soundart.train.loop import Trainer
+
+FAMS = ("keyboard", "strings")
+
+
+def tiny(**kw) -> SpecGAN:
+    torch.manual_seed(0)
+    return SpecGAN(SpecGANConfig.debug(**kw))
+
+
+def fake_logmels(n: int, m: int = 32, t: int = 32) -> torch.Tensor:
+    g = torch.Generator().manual_seed(1)
+    return -60 + 20 * torch.rand(n, m, t, generator=g) + torch.linspace(20, 0, m)[:, None]
+
+
+def test_shapes_and_normalisation_round_trip() -> None:
+    model = tiny()
+    x = fake_logmels(6)
+    model.set_moments(x)
+    img = model.normalize(x)
+    assert img.shape == (6, 1, 32, 32), img.shape
+    assert img.abs().max() <= 1.0
+    inside = (x - model.bin_mean[:, None]).abs() < 3 * model.bin_std[:, None]
+    assert torch.allclose(model.denormalize(img)[inside], x[inside], atol=1e-3)
+    out = model.generator(torch.randn(3, 8))
+    assert out.shape == (3, 1, 32, 32), out.shape
+    assert model.critic(out).shape == (3,)
+    assert model.sample(2).shape == (2, 32, 32)
+
+
+def test_default_config_fits_the_size_budget() -> None:
+    model = SpecGAN(SpecGANConfig(families=tuple(f"f{i}" for i in range(12))))
+    size_mb = sum(p.numel() for p in model.state_dict().values()) * 4 / 1e6
+    assert size_mb <= 5.0, size_mb
+    assert model.generator(torch.randn(1, 64), torch.tensor([3])).shape == (1, 1, 128, 128)
+
+
+def test_training_step_updates_critic_itself_and_leaves_generator_to_trainer() -> None:
+    model = tiny(families=FAMS)
+    x = fake_logmels(8)
+    model.set_moments(x)
+    critic_before = [p.detach().clone() for p in model.critic.parameters()]
+    gen_before = [p.detach().clone() for p in model.generator.parameters()]
+    loss = model.training_step({"logmel": x, "family": torch.tensor([0, 1] * 4)})
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    # the critic moved during the call (its own optimiser), the generator did not
+    assert any(not torch.equal(a, b) for a, b in zip(critic_before, model.critic.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(gen_before, model.generator.parameters()))
+    loss.backward()
+    assert all(p.grad is None for p in model.critic.parameters())  # the Trainer cannot move the critic
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.generator.parameters())
+    assert all(p.requires_grad for p in model.critic.parameters())
+
+
+def test_family_checks() -> None:
+    model = tiny(families=FAMS)
+    assert model.sample(3, family="strings", generator=torch.Generator().manual_seed(0)).shape == (3, 32, 32)
+    with pytest.raises(BadInputError, match="unknown family 'tuba'"):
+        model.sample(1, family="tuba")
+    with pytest.raises(BadInputError, match="not family-conditioned"):
+        tiny().sample(1, family="strings")
+
+
+def test_wgan_gp_learns_per_bin_moments_on_synthetic_images() -> None:
+    """Real images: a fixed bright band; after training, samples are closer to it than at init."""
+    torch.manual_seed(0)
+    model = tiny(n_critic=2)
+    real = fake_logmels(64)
+    real[:, 8:12] += 25.0  # a loud band the generator has to learn
+    model.set_moments(real)
+    gen0 = model.sample(64, generator=torch.Generator().manual_seed(0))
+    gap0 = (gen0.mean(dim=(0, 2)) - real.mean(dim=(0, 2))).abs().mean()
+    opt = torch.optim.Adam(model.generator.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    model.critic_optimizer = torch.optim.Adam(model.critic.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    g = torch.Generator().manual_seed(2)
+    for _ in range(40):
+        idx = torch.randint(64, (16,), generator=g)
+        opt.zero_grad()
+        model.training_step(real[idx]).backward()
+        opt.step()
+    gen1 = model.sample(64, generator=torch.Generator().manual_seed(0))
+    gap1 = (gen1.mean(dim=(0, 2)) - real.mean(dim=(0, 2))).abs().mean()
+    assert gap1 < 0.5 * gap0, (float(gap0), float(gap1))
+
+
+def _notes_folder(root: Path, per_family: int = 4) -> Path:
+    """A miniature notes dataset in the real layout: manifest.csv + audio/pNNN/*.wav at 16 kHz."""
+    sr = 16000
+    t = np.arange(int(0.6 * sr)) / sr
+    rows = []
+    for program, family, split in ((0, "keyboard", "train"), (40, "strings", "train"),
+                                   (1, "keyboard", "valid"), (41, "strings", "valid")):
+        for k in range(per_family):
+            pitch = 48 + 3 * k
+            f0 = 440 * 2 ** ((pitch - 69) / 12)
+            env = np.exp(-4 * t) if family == "keyboard" else np.minimum(1, t * 8)
+            harm = sum(np.sin(2 * np.pi * f0 * h * t) / h ** (1 if family == "strings" else 2) for h in range(1, 6))
+            audio = (0.3 * env * harm).astype(np.float32)
+            rel = Path("audio") / f"p{program:03d}" / f"p{program:03d}-{pitch:03d}-080.wav"
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            sf.write(root / rel, audio, sr)
+            rows.append({"file": str(rel), "program": program, "family": family, "pitch": pitch,
+                         "velocity": 80, "split": split, "peak": float(np.abs(audio).max())})
+    with open(root / "manifest.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return root
+
+
+def test_task_trains_with_shared_trainer_saves_and_reloads(tmp_path: Path) -> None:
+    root = _notes_folder(tmp_path / "notes")
+    cfg = SpecGANConfig.debug(families=FAMS)
+    prepared = prepare(SpecGANDataConfig(root=str(root), pitches=(24, 96)), cfg)
+    images = prepared.train_data.images
+    assert images.shape == (8, 32, 32), images.shape
+    assert set(prepared.train_data.families.tolist()) == {0, 1}
+    model = prepared.model
+    assert torch.allclose(model.bin_mean, images.mean(dim=(0, 2)))
+    out = tmp_path / "run"
+    trainer = Trainer(model, prepared.train_data, TrainConfig(steps=3, batch_size=4, warmup_steps=0, lr=1e-3,
+                      val_every=2, val_batches=1, ckpt_every=3, device="cpu", amp=False, progress=False,
+                      out_dir=str(out)), val_data=prepared.val_data)
+    trainer.fit()
+    loaded = checkpoint.load(out / "model", expect_kind="specgan")
+    assert loaded.config.families == FAMS and loaded.config.features == cfg.features
+    assert torch.equal(loaded.bin_std, model.bin_std)
+    g1, g2 = (torch.Generator().manual_seed(5) for _ in range(2))
+    assert torch.allclose(loaded.sample(2, "keyboard", generator=g1), model.cpu().sample(2, "keyboard", generator=g2))
+    audio = loaded.to_audio(loaded.sample(1, "strings"), n_iter=2)
+    assert audio.shape == (1, 31 * 256), audio.shape
+    assert clip_logmel(torch.zeros(100), cfg).shape == (32, 32)
+
+
+def test_cli_synth_gan(tmp_path: Path) -> None:
+    model = tiny(families=FAMS)
+    model.set_moments(fake_logmels(4))
+    ckpt = tmp_path / "gan"
+    checkpoint.save(model, ckpt, {"data": "synthetic"})
+    out, png = tmp_path / "g.wav", tmp_path / "g.png"
+    run = CliRunner()
+    res = run.invoke(cli, ["synth", "gan", "--model", str(ckpt), "-n", "2", "--family", "strings",
+                           "-o", str(out), "--plot", str(png), "--seed", "1"])
+    assert res.exit_code == 0, res.output
+    audio, sr = sf.read(out)
+    assert sr == 16000 and audio.shape[0] == 2 * 31 * 256 + 4000
+    assert png.exists()
+    bad = run.invoke(cli, ["synth", "gan", "--model", str(ckpt), "--family", "tuba", "-o", str(tmp_path / "x.wav")])
+    assert bad.exit_code == 2 and "unknown family 'tuba'" in bad.output
+    assert not (tmp_path / "x.wav").exists()
+    zero = run.invoke(cli, ["synth", "gan", "--model", str(ckpt), "-n", "0", "-o", str(tmp_path / "x.wav")])
+    assert zero.exit_code == 2 and "-n must be > 0" in zero.output
