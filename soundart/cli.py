@@ -24,10 +24,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("soundart.cli:eval_group", "Measure a model: NLL on a benchmark, sketch statistics, classifier accuracy."),
     "style": ("soundart.commands.spectral:style", "Spectrogram style transfer: CONTENT with the texture of STYLE."),
     "synth": ("soundart.cli:synth_group", "Make audio clips with the generative audio models."),
+    "sketch": ("soundart.commands.music:sketch", "Write a MIDI sketch: style, key, tempo, meter, bars; continue a primer."),
 }
 
 # subcommands of `soundart eval` and `soundart synth`, same layout as COMMANDS
-EVAL_COMMANDS: dict[str, tuple[str, str]] = {}
+EVAL_COMMANDS: dict[str, tuple[str, str]] = {
+    "music": ("soundart.commands.music:eval_music", "Test NLL (nats/frame) of a frame-token model on JSB / Nottingham / a .mat."),
+    "sketches": ("soundart.commands.music:eval_sketches", "MusPy-style statistics of generated MIDI vs a reference corpus."),
+}
 SYNTH_COMMANDS: dict[str, tuple[str, str]] = {
     "gan": ("soundart.commands.spectral:gan", "Sample audio clips from the spectrogram GAN (SpecGAN), optionally by family."),
 }

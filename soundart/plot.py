@@ -56,3 +56,35 @@ def plot_images(images: Sequence[np.ndarray], path: str | Path, titles: Sequence
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return Path(path)
+
+
+def plot_pianoroll(notes: Sequence[tuple[float, float, int, int]], path: str | Path, *, title: str = "",
+                   bar_seconds: float | None = None, force: bool = False) -> Path:
+    """Draw notes as a piano roll (time in s on x, MIDI pitch on y, colour = velocity); write a PNG.
+
+    Parameters
+    ----------
+    notes : ``(start_s, end_s, pitch, velocity)`` per note.
+    bar_seconds : draw a bar line every this many seconds when given.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4), dpi=100)
+    cmap = plt.get_cmap("viridis")
+    for start, end, pitch, velocity in notes:
+        ax.add_patch(plt.Rectangle((start, pitch - 0.4), max(end - start, 1e-3), 0.8,
+                                   color=cmap(velocity / 127.0), linewidth=0))
+    end_time = max((n[1] for n in notes), default=1.0)
+    pitches = [n[2] for n in notes] or [60]
+    ax.set_xlim(0, end_time)
+    ax.set_ylim(min(pitches) - 2, max(pitches) + 2)
+    if bar_seconds:
+        for x in np.arange(0.0, end_time + 1e-9, bar_seconds):
+            ax.axvline(x, color="0.8", linewidth=0.6, zorder=0)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_output(path, force) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)

@@ -22,13 +22,14 @@ from typing import Any
 from soundart.errors import BadInputError, ConfigError
 from soundart.music.tokens import DRUMS, Codec, CodecConfig, Note, Piece, bar_windows, estimate_key, midi_to_piece
 
-# style -> (music21 corpus folders, default GM program, default tempo)
-MUSIC21_STYLES: dict[str, tuple[tuple[str, ...], int, float]] = {
-    "chorale": (("bach",), 0, 84.0),
-    "folk": (("essenFolksong", "oneills1850", "airdsAirs"), 0, 100.0),
-    "fiddle": (("ryansMammoth",), 40, 112.0),
-    "renaissance": (("palestrina",), 0, 72.0),
-    "classical": (("beethoven", "mozart", "haydn"), 40, 100.0),
+# style -> (music21 corpus folders, default GM program, default tempo, most source files read)
+# (each Essen file is an opus of a few hundred songs, so a few files are plenty)
+MUSIC21_STYLES: dict[str, tuple[tuple[str, ...], int, float, int]] = {
+    "chorale": (("bach",), 0, 84.0, 10_000),
+    "folk": (("essenFolksong",), 73, 100.0, 4),
+    "fiddle": (("ryansMammoth",), 40, 112.0, 10_000),
+    "renaissance": (("palestrina",), 0, 72.0, 10_000),
+    "classical": (("beethoven", "mozart", "haydn"), 40, 100.0, 10_000),
 }
 
 
@@ -57,7 +58,7 @@ def _score_to_piece(score: Any, style: str, steps_per_quarter: int) -> Piece | N
     from music21 import meter as m21meter
     from music21 import tempo as m21tempo
 
-    _, default_program, default_tempo = MUSIC21_STYLES[style]
+    _, default_program, default_tempo, _ = MUSIC21_STYLES[style]
     flat = score.flatten()
     ts = next(iter(flat.getElementsByClass(m21meter.TimeSignature)), None)
     meter = ts.ratioString if ts is not None else "4/4"
@@ -104,12 +105,14 @@ def music21_pieces(style: str, limit: int | None = None, steps_per_quarter: int 
     """
     if style not in MUSIC21_STYLES:
         raise ConfigError(f"unknown corpus style {style!r} (known: {', '.join(MUSIC21_STYLES)})")
+    cap = MUSIC21_STYLES[style][3]
+    limit = min(limit, cap) if limit else (cap if cap < 10_000 else None)
     cache = cache_dir() / f"m21-{style}-{limit or 'all'}-spq{steps_per_quarter}.json"
     if cache.exists():
         return [piece_from_json(d) for d in json.loads(cache.read_text())]
     from music21 import corpus
 
-    folders, _, _ = MUSIC21_STYLES[style]
+    folders = MUSIC21_STYLES[style][0]
     paths = sorted(str(p) for p in corpus.getPaths() if str(p).split("/corpus/")[-1].split("/")[0] in folders)
     if style == "chorale":
         paths = [p for p in paths if "/bwv" in p]
@@ -135,7 +138,7 @@ def music21_pieces(style: str, limit: int | None = None, steps_per_quarter: int 
             if piece is not None:
                 out.append((f"{rel}#{i}" if len(scores) > 1 else rel, piece))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".part")
+    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.part")
     tmp.write_text(json.dumps([piece_to_json(pid, p) for pid, p in out]))
     os.replace(tmp, cache)
     return out

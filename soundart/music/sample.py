@@ -1,0 +1,364 @@
+"""Sampling from any autoregressive token model: temperature, top-k, top-p, primers, constraints.
+
+A model is driven through a *stepper*: ``init_state(batch_size)`` and
+``step(tokens (B,) int array, state) -> (logits (B, V) float array, state)``.
+:func:`stepper` wraps any token ``nn.Module`` with ``init_state``/``step``
+(the LSTM, the Music Transformer); :class:`NumpyLSTM` runs a shipped LSTM with
+NumPy only, so sketching need not import torch. Draws use a NumPy generator,
+so a seed gives the same sketch on either path.
+
+The event grammar (:class:`EventGrammar`) masks every token that would make an
+invalid sequence: positions rise within a bar and stay inside it, programs
+rise within a position, pitches rise within an instrument, each note has
+exactly one velocity and a duration, and the piece ends after the requested
+number of bars. Every sampled sequence therefore decodes to valid MIDI
+(no dangling notes: each note carries its duration).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from soundart.errors import ConfigError, ModelError
+from soundart.music.tokens import DRUMS, Codec
+
+
+def filter_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None) -> np.ndarray:
+    """Probabilities ``(B, V)`` from logits ``(B, V)`` after temperature, top-k and top-p (nucleus).
+
+    ``-inf`` logits (masked tokens) keep probability 0. ``temperature`` must be > 0,
+    ``top_k`` >= 1, ``top_p`` in (0, 1].
+    """
+    if temperature <= 0:
+        raise ConfigError(f"temperature must be > 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ConfigError(f"top-k must be >= 1, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ConfigError(f"top-p must be in (0, 1], got {top_p}")
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    if top_k is not None and top_k < z.shape[-1]:
+        kth = np.partition(z, -top_k, axis=-1)[:, -top_k][:, None]
+        z = np.where(z < kth, -np.inf, z)
+    z = z - z.max(axis=-1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=-1, keepdims=True)
+    if top_p is not None and top_p < 1:
+        order = np.argsort(-p, axis=-1)
+        sorted_p = np.take_along_axis(p, order, axis=-1)
+        keep_sorted = np.cumsum(sorted_p, axis=-1) - sorted_p < top_p  # always keeps the top token
+        keep = np.zeros_like(keep_sorted)
+        np.put_along_axis(keep, order, keep_sorted, axis=-1)
+        p = np.where(keep, p, 0.0)
+        p /= p.sum(axis=-1, keepdims=True)
+    return p
+
+
+def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One token per row of ``probs (B, V)`` (inverse-CDF sampling; deterministic given ``rng``)."""
+    c = np.cumsum(probs, axis=-1)
+    u = rng.random(probs.shape[0]) * c[:, -1]
+    return np.minimum((c < u[:, None]).sum(axis=-1), probs.shape[-1] - 1)
+
+
+class EventGrammar:
+    """Tracks one event-token sequence and says which tokens may come next.
+
+    Parameters
+    ----------
+    codec : the event codec.
+    bars : the sequence ends (``done``) when bar ``bars + 1`` would start (EOS is refused before).
+    programs : allowed instruments (GM program numbers, 128 = drums); None = any.
+    pitch_range : allowed pitches (inclusive) for pitched instruments.
+    max_bar_tokens : after this many tokens in one bar, only the bar's end is allowed (termination).
+    """
+
+    def __init__(self, codec: Codec, bars: int, programs: Sequence[int] | None = None,
+                 pitch_range: tuple[int, int] = (21, 108), max_bar_tokens: int = 256) -> None:
+        self.codec, self.bars = codec, bars
+        self.programs = None if programs is None else sorted(set(int(p) for p in programs))
+        self.pitch_range = pitch_range
+        self.max_bar_tokens = max_bar_tokens
+        self.bar_len = codec.config.bar_steps("4/4")
+        self.bar_count = 0
+        self.state = "header"
+        self.pos = self.prog = self.pitch = -1
+        self.last_dur = 0
+        self.in_bar = 0
+        self.done = False
+        self._build_masks()
+
+    def _build_masks(self) -> None:
+        c, V = self.codec, self.codec.vocab_size
+        self.m_pos = np.full(V, False)
+        self.m_prog = np.full(V, False)
+        progs = range(129) if self.programs is None else self.programs
+        self.m_prog[[c.prog0 + p for p in progs]] = True
+        self.m_vel = np.full(V, False)
+        self.m_vel[c.vel0:c.vel0 + c.config.velocity_bins] = True
+        self.m_dur = np.full(V, False)
+        self.m_dur[c.dur0:c.dur0 + c.config.max_duration] = True
+
+    def feed(self, token: int) -> None:
+        """Advance the state by one token (header tokens, then body tokens)."""
+        c = self.codec
+        kind, value = c.kind(int(token))
+        if kind == "METER":
+            self.bar_len = c.config.bar_steps(c.config.meters[value])
+        if kind in ("BOS", "STYLE", "KEY", "METER", "TEMPO", "PAD"):
+            return
+        self.in_bar += 1
+        if kind == "BAR":
+            if self.bar_count >= self.bars:
+                self.done = True
+            self.bar_count += 1
+            self.state, self.pos, self.in_bar = "bar", -1, 0
+        elif kind == "EOS":
+            self.done = True
+        elif kind == "POS":
+            self.state, self.pos, self.prog = "pos", value, -1
+        elif kind == "PROG":
+            self.state, self.prog, self.pitch = "prog", value, -1
+        elif kind == "PITCH":
+            self.state, self.pitch = "pitch", value
+        elif kind == "VEL":
+            self.state = "vel"
+        elif kind == "DUR":
+            self.state, self.last_dur = "dur", value
+
+    def allowed(self) -> np.ndarray:
+        """Boolean mask ``(V,)`` of the tokens that may come next."""
+        c = self.codec
+        m = np.full(c.vocab_size, False)
+        last_bar = self.bar_count >= self.bars
+        if self.state == "header":
+            m[c.bar] = True
+        elif self.state == "pitch":
+            m |= self.m_vel
+        elif self.state == "vel":
+            m |= self.m_dur
+        elif self.state == "pos":
+            after = self.m_prog.copy()
+            m |= after
+        elif self.state == "prog":
+            lo, hi = (0, 127) if self.prog == DRUMS else self.pitch_range
+            m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
+        else:  # "bar" or "dur": a note is complete
+            if self.state == "dur":
+                if self.last_dur == c.config.max_duration:
+                    m |= self.m_dur
+                if self.in_bar < self.max_bar_tokens:
+                    lo, hi = (0, 127) if self.prog == DRUMS else self.pitch_range
+                    lo = max(lo, self.pitch + 1)
+                    if lo <= hi:
+                        m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
+                    higher = self.m_prog.copy()
+                    higher[: c.prog0 + self.prog + 1] = False
+                    m |= higher
+            if self.in_bar < self.max_bar_tokens:
+                m[c.pos0 + self.pos + 1:c.pos0 + self.bar_len] = True
+            m[c.bar] = True
+            m[c.eos] = last_bar
+        return m
+
+
+# ---- steppers -------------------------------------------------------------------------------------
+class TorchStepper:
+    """Drive a torch token model (``init_state`` / ``step``) with NumPy in and out."""
+
+    def __init__(self, model: Any, device: Any = "cpu") -> None:
+        self.model, self.device = model, device
+        self.vocab_size = model.config.vocab_size
+
+    def init_state(self, batch_size: int) -> Any:
+        return self.model.init_state(batch_size, self.device)
+
+    def step(self, tokens: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        import torch
+
+        with torch.no_grad():
+            logits, state = self.model.step(torch.as_tensor(np.asarray(tokens), dtype=torch.long,
+                                                            device=self.device), state)
+        return logits.float().cpu().numpy(), state
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class NumpyLSTM:
+    """A ``music-rnn`` checkpoint run with NumPy only (same maths as ``MusicRNN.step``, float32)."""
+
+    def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray]) -> None:
+        self.config = config
+        self.layers = int(config["num_layers"])
+        self.hidden = int(config["hidden_size"])
+        self.vocab_size = int(config["vocab_size"])
+        w = {k: v.astype(np.float32) for k, v in weights.items()}
+        self.embed = w["embed.weight"]
+        self.wih = [np.ascontiguousarray(w[f"lstm.weight_ih_l{i}"].T) for i in range(self.layers)]
+        self.whh = [np.ascontiguousarray(w[f"lstm.weight_hh_l{i}"].T) for i in range(self.layers)]
+        self.b = [w[f"lstm.bias_ih_l{i}"] + w[f"lstm.bias_hh_l{i}"] for i in range(self.layers)]
+        self.proj = (np.ascontiguousarray(w["proj.weight"].T), w["proj.bias"]) if "proj.weight" in w else None
+        head_w = w["head.weight"] if "head.weight" in w else w["embed.weight"]
+        self.head_w, self.head_b = np.ascontiguousarray(head_w.T), w["head.bias"]
+
+    @classmethod
+    def load(cls, path: str | Path) -> NumpyLSTM:
+        """From a checkpoint (``path`` with or without suffix) of kind ``music-rnn``."""
+        from safetensors import SafetensorError
+        from safetensors.numpy import load_file
+
+        from soundart.checkpoint import checkpoint_paths, read_document
+
+        doc = read_document(path)
+        if doc["kind"] != "music-rnn":
+            raise ModelError(f"{path}: holds a {doc['kind']!r} model, expected music-rnn")
+        weights_path, _ = checkpoint_paths(path)
+        try:
+            weights = load_file(str(weights_path))
+        except (SafetensorError, OSError, ValueError) as exc:
+            raise ModelError(f"{weights_path}: unreadable weights ({' '.join(str(exc).split())})") from None
+        model = cls(doc["config"], weights)
+        model.checkpoint = doc
+        return model
+
+    def init_state(self, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        z = np.zeros((batch_size, self.hidden), np.float32)
+        return [(z.copy(), z.copy()) for _ in range(self.layers)]
+
+    def step(self, tokens: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+        x = self.embed[np.asarray(tokens)]  # (B, E)
+        H = self.hidden
+        new = []
+        for i, (h, c) in enumerate(state):
+            g = x @ self.wih[i] + h @ self.whh[i] + self.b[i]  # (B, 4H): gates i, f, g, o
+            c = _sigmoid(g[:, H:2 * H]) * c + _sigmoid(g[:, :H]) * np.tanh(g[:, 2 * H:3 * H])
+            h = _sigmoid(g[:, 3 * H:]) * np.tanh(c)
+            new.append((h, c))
+            x = h
+        if self.proj is not None:
+            x = x @ self.proj[0] + self.proj[1]
+        return x @ self.head_w + self.head_b, new
+
+
+def stepper(model: Any, device: Any = "cpu") -> Any:
+    """A stepper for ``model``: NumpyLSTM as is, or a torch module wrapped in TorchStepper."""
+    return model if isinstance(model, NumpyLSTM) else TorchStepper(model, device)
+
+
+def read_codec_config(document: dict[str, Any]) -> Any:
+    """The event codec of a checkpoint document (its ``config``), or a ModelError for frame models."""
+    from soundart.checkpoint import config_from_dict
+    from soundart.music.tokens import CodecConfig
+
+    cfg = document.get("config", {})
+    if cfg.get("codec", "events") != "events":
+        raise ModelError(f"model of kind {document.get('kind')!r} is trained on piano-roll frames "
+                         "(a benchmark model); sketching needs an event-token model")
+    return Codec(config_from_dict(CodecConfig, cfg.get("codec_config", {}), "codec_config"))
+
+
+# ---- generation ---------------------------------------------------------------------------------------
+@dataclass
+class Generated:
+    tokens: list[int]      # the whole sequence: prompt + new tokens (without the final BAR/EOS)
+    prompt_len: int
+
+
+def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], bars: int, *,
+             temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+             seed: int | None = None, programs: Sequence[int] | None = None,
+             max_tokens: int = 8192, progress: Any = None) -> list[Generated]:
+    """Continue each prompt (header [+ primer bars + BAR]) until ``bars`` more bars are complete.
+
+    Parameters
+    ----------
+    step_model : a stepper (see :func:`stepper`).
+    prompts : token ids per sequence; all are fed through the model, state carried (no recomputation).
+    bars : bars to generate after the prompt (the prompt's BAR tokens are counted separately).
+    programs : allowed GM programs (None = any, 128 = drums).
+    """
+    if bars < 1:
+        raise ConfigError(f"--bars must be >= 1, got {bars}")
+    rng = np.random.default_rng(seed)
+    B = len(prompts)
+    grammars = []
+    for p in prompts:
+        prompt_bars = sum(1 for t in p if t == codec.bar)
+        g = EventGrammar(codec, bars + max(0, prompt_bars - 1) if prompt_bars else bars, programs)
+        grammars.append(g)
+    # feed prompts (right-aligned would mix states; feed token by token with per-row padding by repeat)
+    state = step_model.init_state(B)
+    seqs = [list(p) for p in prompts]
+    L = max(len(p) for p in prompts)
+    if any(len(p) != L for p in prompts):
+        raise ConfigError("all prompts in one batch must have the same length")
+    logits = None
+    for t in range(L):
+        tok = np.array([p[t] for p in prompts])
+        logits, state = step_model.step(tok, state)
+        for g, x in zip(grammars, tok):
+            g.feed(int(x))
+    done = np.array([g.done for g in grammars])
+    for _ in range(max_tokens):
+        if done.all():
+            break
+        masks = np.stack([g.allowed() for g in grammars])
+        z = np.where(masks, logits, -np.inf)
+        probs = filter_logits(z, temperature, top_k, top_p)
+        nxt = draw(probs, rng)
+        for i, g in enumerate(grammars):
+            if done[i]:
+                continue
+            g.feed(int(nxt[i]))
+            if g.done:
+                done[i] = True
+            else:
+                seqs[i].append(int(nxt[i]))
+                if progress is not None and int(nxt[i]) == codec.bar:
+                    progress.update(1)
+        logits, state = step_model.step(nxt, state)
+    return [Generated(s, len(p)) for s, p in zip(seqs, prompts)]
+
+
+def load_stepper(spec: str, device: str = "auto") -> tuple[Any, dict[str, Any], str]:
+    """Resolve ``--model`` (a shipped name or a checkpoint path) to (stepper, document, path).
+
+    A ``music-rnn`` checkpoint runs on NumPy unless ``device`` is "cuda" (no torch import);
+    any other kind is loaded with torch on ``device``.
+    """
+    from soundart.checkpoint import read_document
+    from soundart.models import DEFAULT_MODELS, shipped_path
+
+    if spec in DEFAULT_MODELS:
+        path = shipped_path(spec)
+    else:
+        p = Path(spec)
+        if p.suffix in (".safetensors", ".json"):
+            p = p.with_suffix("")
+        if not (p.with_name(p.name + ".json").exists() or p.with_name(p.name + ".safetensors").exists()):
+            known = ", ".join(sorted(DEFAULT_MODELS)) or "none yet"
+            raise ModelError(f"model {spec!r} is neither a shipped model ({known}) nor a checkpoint path")
+        path = p
+    doc = read_document(path)
+    if doc["kind"] == "music-rnn" and device != "cuda":
+        return NumpyLSTM.load(path), doc, str(path)
+    from soundart.checkpoint import load
+    from soundart.runtime import resolve_device
+
+    dev = resolve_device(device)
+    model = load(path, device=dev)
+    if not hasattr(model, "step"):
+        raise ModelError(f"{spec}: a {doc['kind']!r} model cannot generate tokens")
+    return TorchStepper(model, dev), doc, str(path)
+
+
+__all__ = ["filter_logits", "draw", "EventGrammar", "NumpyLSTM", "TorchStepper", "stepper", "generate",
+           "load_stepper", "read_codec_config", "json"]
