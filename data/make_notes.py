@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--programs", default=None, help="comma-separated GM programs (default: all families)")
     ap.add_argument("--pitch-step", type=int, default=1)
     ap.add_argument("--velocities", default=",".join(map(str, VELOCITIES)))
-    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1, help="processes (0: render in this process)")
     args = ap.parse_args(argv)
 
     from soundart.audio.render import find_backend
@@ -61,9 +61,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     jobs = [(p, args.out, pitches, velocities, chosen.soundfont, chosen.name) for p in programs]
     rows = []
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for r in tqdm(pool.map(_one, jobs), total=len(jobs), unit="program", file=sys.stderr):
-            rows.extend(r)
+    if args.workers <= 0:
+        for job in tqdm(jobs, unit="program", file=sys.stderr):
+            rows.extend(_one(job))
+    else:
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            for r in tqdm(pool.map(_one, jobs), total=len(jobs), unit="program", file=sys.stderr):
+                rows.extend(r)
     manifest = write_manifest(rows, args.out)
     counts = {s: sum(r.split == s for r in rows) for s in ("train", "valid", "test")}
     print(f"{len(rows)} notes ({counts}) in {time.time() - t0:.0f} s; manifest {manifest}", file=sys.stderr)

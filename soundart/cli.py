@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("soundart.cli:eval_group", "Measure a model: NLL on a benchmark, sketch statistics, classifier accuracy."),
     "style": ("soundart.commands.spectral:style", "Spectrogram style transfer: CONTENT with the texture of STYLE."),
     "synth": ("soundart.cli:synth_group", "Make audio clips with the generative audio models."),
+    "render": ("soundart.commands.audio:render", "Render MIDI to audio (FluidSynth + GM SoundFont, or the built-in synth)."),
     "sketch": ("soundart.commands.music:sketch", "Write a MIDI sketch: style, key, tempo, meter, bars; continue a primer."),
 }
 
@@ -33,6 +34,9 @@ EVAL_COMMANDS: dict[str, tuple[str, str]] = {
     "sketches": ("soundart.commands.music:eval_sketches", "MusPy-style statistics of generated MIDI vs a reference corpus."),
 }
 SYNTH_COMMANDS: dict[str, tuple[str, str]] = {
+    "vae": ("soundart.commands.audio:vae", "Sample new notes from the mel VAE (pitch, family)."),
+    "morph": ("soundart.commands.audio:morph", "Morph one sound into another through the VAE's latent space."),
+    "reconstruct": ("soundart.commands.audio:reconstruct", "Encode and decode a sound with the mel VAE."),
     "gan": ("soundart.commands.spectral:gan", "Sample audio clips from the spectrogram GAN (SpecGAN), optionally by family."),
 }
 

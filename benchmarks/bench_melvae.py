@@ -1,0 +1,180 @@
+"""Mel VAE quality and renderer speed, side by side in one run.
+
+1. Reconstruction of held-out notes (test-split programs, never seen in
+   training): log-mel L1 in dB of the VAE (posterior mean, labels given) vs PCA
+   with the same latent size fitted on the same training patches. Bar: ratio <= 0.7.
+2. Recognizability: a small CNN family classifier trained on real rendered
+   notes (train programs) labels VAE samples asked as family f; bar: >= 70%
+   labelled f. Its accuracy on held-out real notes is printed as reference.
+3. Built-in renderer speed on a 1-minute 4-track MIDI (x real time; bar >= 50),
+   next to FluidSynth when installed.
+
+    python benchmarks/bench_melvae.py [--model melvae] [--root data/notes] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import pretty_midi
+import torch
+from torch import nn
+
+from soundart.audio.melvae_task import (
+    MelVAEData,
+    _resolve,
+    _subset,
+    note_patches,
+    pca_l1,
+    reconstruction_l1,
+)
+from soundart.audio.notes import read_manifest
+from soundart.audio.render import find_backend, render_builtin, render_fluidsynth
+from soundart.checkpoint import config_from_dict, read_document
+from soundart.models import load_model, shipped_path
+
+
+def rows_for(root: Path, split: str, data: MelVAEData, cfg, n: int, seed: int = 0) -> list:
+    rows = [r for r in read_manifest(root) if r.split == split and cfg.pitch_min <= r.pitch <= cfg.pitch_max
+            and (not data.velocities or r.velocity in data.velocities)]
+    return _subset(rows, n, seed)
+
+
+class FamilyCNN(nn.Module):
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+        layers, c = [], 1
+        for out in (16, 32, 64):
+            layers += [nn.Conv2d(c, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+            c = out
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(2 * c, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, n_mels, frames) -> (B, n_classes)
+        h = self.body(x[:, None])
+        return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=-1))
+
+
+def train_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, steps: int, seed: int = 0) -> FamilyCNN:
+    torch.manual_seed(seed)
+    clf = FamilyCNN(n_classes)
+    opt = torch.optim.Adam(clf.parameters(), lr=2e-3)
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        idx = torch.randint(0, len(x), (64,), generator=g)
+        loss = nn.functional.cross_entropy(clf(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return clf.eval()
+
+
+@torch.no_grad()
+def predict(clf: FamilyCNN, x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([clf(x[i:i + 256]).argmax(-1) for i in range(0, len(x), 256)])
+
+
+def minute_midi() -> pretty_midi.PrettyMIDI:
+    """1 minute, 4 tracks at 120 bpm: piano chords, bass, strings pad, drums (~720 notes)."""
+    pm = pretty_midi.PrettyMIDI(initial_tempo=120)
+    piano, bass = pretty_midi.Instrument(0), pretty_midi.Instrument(33)
+    strings, drums = pretty_midi.Instrument(48), pretty_midi.Instrument(0, is_drum=True)
+    roots = [50, 53, 55, 57]
+    for bar in range(30):
+        t0 = bar * 2.0
+        root = roots[bar % 4]
+        for beat in range(4):
+            t = t0 + beat * 0.5
+            for iv in (0, 4, 7):
+                piano.notes.append(pretty_midi.Note(90, root + 12 + iv, t, t + 0.45))
+            bass.notes.append(pretty_midi.Note(100, root - 12, t, t + 0.4))
+            drums.notes.append(pretty_midi.Note(100, 36 if beat % 2 == 0 else 38, t, t + 0.1))
+            drums.notes.append(pretty_midi.Note(70, 42, t + 0.25, t + 0.3))
+        strings.notes.append(pretty_midi.Note(70, root + 24, t0, t0 + 2.0))
+    pm.instruments += [piano, bass, strings, drums]
+    return pm
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default="melvae")
+    ap.add_argument("--root", default="data/notes")
+    ap.add_argument("--n-test", type=int, default=600)
+    ap.add_argument("--n-train", type=int, default=4000)
+    ap.add_argument("--clf-steps", type=int, default=600)
+    ap.add_argument("--samples-per-family", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+
+    model = load_model(args.model, expect_kind="melvae").eval()
+    cfg = model.config
+    meta_path = shipped_path(args.model) if "/" not in args.model else Path(args.model)
+    meta = read_document(str(meta_path) + ".json").get("metadata", {})
+    data = config_from_dict(MelVAEData, meta.get("data_config", {}), "data_config")
+    root = _resolve(args.root)
+    cache = _resolve(data.cache_dir)
+    table = []
+
+    # 1. reconstruction vs PCA
+    train = note_patches(model, rows_for(root, "train", data, cfg, args.n_train), root, cache, "bench-train")
+    test = note_patches(model, rows_for(root, "test", data, cfg, args.n_test), root, cache, "bench-test")
+    vae_l1 = reconstruction_l1(model, test) * cfg.db_scale
+    pca = pca_l1(train.mel.float().flatten(1), test.mel.float().flatten(1), cfg.latent) * cfg.db_scale
+    table.append(("held-out recon L1 (dB), VAE", f"{vae_l1:.3f}", ""))
+    table.append((f"held-out recon L1 (dB), PCA k={cfg.latent}", f"{pca:.3f}", ""))
+    table.append(("ratio VAE / PCA (bar <= 0.7)", f"{vae_l1 / pca:.3f}", "PASS" if vae_l1 / pca <= 0.7 else "FAIL"))
+
+    # 2. family recognizability
+    t0 = time.perf_counter()
+    xtr = train.mel.float()
+    ytr = train.family
+    clf = train_classifier(xtr, ytr, len(cfg.families), args.clf_steps)
+    real_acc = float((predict(clf, test.mel.float()) == test.family).float().mean())
+    g = torch.Generator().manual_seed(0)
+    hits, total, per_family = 0, 0, []
+    for fi, fam in enumerate(cfg.families):
+        pitches = torch.randint(36, 85, (args.samples_per_family,), generator=g)
+        z = torch.randn(args.samples_per_family, cfg.latent, generator=g)
+        with torch.no_grad():
+            x = model.decode(z, pitches - cfg.pitch_min, torch.full_like(pitches, fi))
+        ok = int((predict(clf, x) == fi).sum())
+        per_family.append(f"{fam} {ok / args.samples_per_family:.0%}")
+        hits, total = hits + ok, total + args.samples_per_family
+    table.append(("classifier accuracy, held-out real notes", f"{real_acc:.3f}", "reference"))
+    table.append(("VAE samples labelled as asked (bar >= 0.70)", f"{hits / total:.3f}",
+                  "PASS" if hits / total >= 0.7 else "FAIL"))
+    clf_s = time.perf_counter() - t0
+
+    # 3. renderer speed
+    pm = minute_midi()
+    seconds = pm.get_end_time()
+    render_builtin(pm, 22050)  # warm-up
+    t0 = time.perf_counter()
+    render_builtin(pm, 22050)
+    builtin_s = time.perf_counter() - t0
+    table.append((f"built-in render, {seconds:.0f} s 4-track MIDI (x real time, bar >= 50)",
+                  f"{seconds / builtin_s:.1f}", "PASS" if seconds / builtin_s >= 50 else "FAIL"))
+    chosen = find_backend(None, "auto")
+    if chosen.name == "fluidsynth":
+        t0 = time.perf_counter()
+        render_fluidsynth(pm, 22050, chosen.soundfont)
+        fs_s = time.perf_counter() - t0
+        table.append(("fluidsynth render (x real time, reference)", f"{seconds / fs_s:.1f}",
+                      f"builtin/fluidsynth speed {fs_s / builtin_s:.2f}x"))
+
+    print(f"model {args.model}: latent {cfg.latent}, {len(train)} train / {len(test)} test patches "
+          f"({len({r for r in test.family.tolist()})} families), threads {args.threads}; "
+          f"classifier part {clf_s:.0f} s")
+    print("per family: " + ", ".join(per_family))
+    w = max(len(r[0]) for r in table)
+    print(f"{'measure'.ljust(w)}  {'value':>8}  note")
+    print(f"{'-' * w}  {'-' * 8}  ----")
+    for name, value, note in table:
+        print(f"{name.ljust(w)}  {value:>8}  {note}")
+
+
+if __name__ == "__main__":
+    main()

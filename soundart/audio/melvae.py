@@ -1,0 +1,290 @@
+"""A convolutional VAE over log-mel patches, optionally conditioned on pitch and family.
+
+The model sees a fixed-size log-mel patch ``(n_mels, frames)`` from the shared
+spectral pipeline (its ``FeatureConfig`` lives in the model config), scaled to
+about [-1, 1] by ``(dB - db_offset) / db_scale``. The encoder is a stack of
+stride-2 convolutions; the decoder mirrors it with transposed convolutions.
+
+Conditioning (``condition="pitch_family"``): a pitch embedding and a family
+embedding join the encoder's features before the latent heads and ``z`` in the
+decoder. Each label has an extra "unknown" index, and training drops labels
+with probability ``label_dropout`` so the same model reconstructs and morphs a
+user's audio whose pitch and family nobody gave.
+
+Loss: L1 reconstruction (summed over the patch) + beta * KL, with beta warmed
+up linearly over ``kl_warmup`` steps and free bits (each latent dimension's
+batch-mean KL counts only above ``free_bits`` nats).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from soundart.errors import BadInputError, ConfigError
+from soundart.features import FeatureConfig, logmel
+
+CONDITIONS = ("none", "pitch", "pitch_family")
+
+
+def default_features() -> FeatureConfig:
+    return FeatureConfig(sr=16000, n_fft=2048, hop_length=512, n_mels=64, fmax=8000.0, top_db=80.0)
+
+
+@dataclass
+class MelVAEConfig:
+    """Shape of the mel VAE and the front end and labels it was trained with.
+
+    ``frames`` must be divisible by ``2 ** len(channels)`` and so must ``n_mels``.
+    """
+
+    features: FeatureConfig = field(default_factory=default_features)
+    frames: int = 64
+    channels: tuple[int, ...] = (32, 64, 128, 128)
+    latent: int = 32
+    condition: str = "pitch_family"
+    pitch_min: int = 24
+    pitch_max: int = 96
+    families: tuple[str, ...] = ()
+    cond_dim: int = 16
+    label_dropout: float = 0.2
+    db_offset: float = -40.0
+    db_scale: float = 40.0
+    beta: float = 1.0
+    kl_warmup: int = 1000
+    free_bits: float = 0.1
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        self.families = tuple(self.families)
+        if isinstance(self.features, dict):
+            self.features = FeatureConfig.from_dict(self.features)
+        down = 2 ** len(self.channels)
+        if self.frames % down or self.features.n_mels % down:
+            raise ConfigError(f"melvae: frames ({self.frames}) and n_mels ({self.features.n_mels}) "
+                              f"must be divisible by 2**len(channels) = {down}")
+        if self.condition not in CONDITIONS:
+            raise ConfigError(f"melvae: condition must be one of {CONDITIONS} (got {self.condition!r})")
+        if self.condition == "pitch_family" and not self.families:
+            raise ConfigError("melvae: condition 'pitch_family' needs the list of families")
+        if self.pitch_max < self.pitch_min:
+            raise ConfigError(f"melvae: pitch range {self.pitch_min}-{self.pitch_max} is empty")
+
+    @property
+    def seconds(self) -> float:
+        """Length of one patch in seconds."""
+        return (self.frames - 1) * self.features.hop_length / self.features.sr
+
+    @classmethod
+    def debug(cls) -> MelVAEConfig:
+        return cls(features=FeatureConfig(sr=8000, n_fft=256, hop_length=64, n_mels=16, fmax=4000.0, n_mfcc=13),
+                   frames=16, channels=(8, 16), latent=4, families=("a", "b"), cond_dim=4, kl_warmup=10)
+
+
+def _block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.GroupNorm(min(8, c_out), c_out),
+                         nn.SiLU())
+
+
+def _up_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1),
+                         nn.GroupNorm(min(8, c_out), c_out), nn.SiLU())
+
+
+class MelVAE(nn.Module):
+    """Convolutional VAE on log-mel patches ``(B, n_mels, frames)``; see the module docstring."""
+
+    kind = "melvae"
+    config_class = MelVAEConfig
+
+    def __init__(self, config: MelVAEConfig) -> None:
+        super().__init__()
+        self.config = cfg = config
+        n_mels, ch = cfg.features.n_mels, cfg.channels
+        down = 2 ** len(ch)
+        self.bottom = (ch[-1], n_mels // down, cfg.frames // down)
+        flat = ch[-1] * (n_mels // down) * (cfg.frames // down)
+        self.encoder = nn.Sequential(*[_block(a, b) for a, b in zip((1,) + ch[:-1], ch)])
+        cond = 0
+        if cfg.condition in ("pitch", "pitch_family"):
+            self.pitch_embed = nn.Embedding(cfg.pitch_max - cfg.pitch_min + 2, cfg.cond_dim)  # last: unknown
+            cond += cfg.cond_dim
+        if cfg.condition == "pitch_family":
+            self.family_embed = nn.Embedding(len(cfg.families) + 1, cfg.cond_dim)  # last: unknown
+            cond += cfg.cond_dim
+        self.cond_size = cond
+        self.to_stats = nn.Linear(flat + cond, 2 * cfg.latent)
+        self.from_latent = nn.Linear(cfg.latent + cond, flat)
+        rev = ch[::-1]
+        self.decoder = nn.Sequential(*[_up_block(a, b) for a, b in zip(rev, rev[1:] + (rev[-1],))])
+        self.head = nn.Conv2d(rev[-1], 1, 3, padding=1)
+        self.register_buffer("step", torch.zeros((), dtype=torch.long))
+
+    # ------------------------------------------------------------------ labels and scaling
+    @property
+    def unknown_pitch(self) -> int:
+        return self.config.pitch_max - self.config.pitch_min + 1
+
+    @property
+    def unknown_family(self) -> int:
+        return len(self.config.families)
+
+    def pitch_index(self, pitch: int | None) -> int:
+        """Embedding index of a MIDI pitch (None -> unknown); ConfigError outside the trained range."""
+        cfg = self.config
+        if pitch is None:
+            return self.unknown_pitch
+        if not cfg.pitch_min <= pitch <= cfg.pitch_max:
+            raise ConfigError(f"pitch {pitch} is outside the model's trained range {cfg.pitch_min}-{cfg.pitch_max}")
+        return int(pitch) - cfg.pitch_min
+
+    def family_index(self, family: str | None) -> int:
+        """Embedding index of a family name (None -> unknown); ConfigError naming the known ones."""
+        if family is None:
+            return self.unknown_family
+        if family not in self.config.families:
+            known = ", ".join(self.config.families) or "none: this model is not family-conditioned"
+            raise ConfigError(f"unknown family {family!r} (known: {known})")
+        return self.config.families.index(family)
+
+    def normalize(self, db: torch.Tensor) -> torch.Tensor:
+        return (db - self.config.db_offset) / self.config.db_scale
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Model space -> log-mel in the feature config's dB."""
+        return x * self.config.db_scale + self.config.db_offset
+
+    def patches(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio ``(samples,)`` at ``features.sr`` -> normalised patches ``(P, n_mels, frames)``.
+
+        The log-mel is cut into consecutive patches; the last is padded with the
+        silence level. Raises BadInputError when the audio is silent.
+        """
+        if audio.abs().max() < 1e-5:
+            raise BadInputError("input audio is silent: nothing to encode")
+        L = self.normalize(logmel(audio, self.config.features))  # (n_mels, T)
+        T, F_ = L.shape[-1], self.config.frames
+        n = max(1, math.ceil(T / F_))
+        floor = L.min()
+        L = F.pad(L, (0, n * F_ - T), value=float(floor))
+        return L.reshape(L.shape[0], n, F_).permute(1, 0, 2).contiguous()
+
+    # ------------------------------------------------------------------ model
+    def _cond(self, pitch: torch.Tensor | None, family: torch.Tensor | None, batch: int,
+              device: torch.device) -> torch.Tensor | None:
+        if self.cond_size == 0:
+            return None
+        if pitch is None:
+            pitch = torch.full((batch,), self.unknown_pitch, dtype=torch.long, device=device)
+        parts = [self.pitch_embed(pitch)]
+        if self.config.condition == "pitch_family":
+            if family is None:
+                family = torch.full((batch,), self.unknown_family, dtype=torch.long, device=device)
+            parts.append(self.family_embed(family))
+        return torch.cat(parts, dim=-1)
+
+    def encode(self, x: torch.Tensor, pitch: torch.Tensor | None = None,
+               family: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Patches ``(B, n_mels, frames)`` (normalised) -> ``(mu, logvar)`` each ``(B, latent)``.
+
+        ``pitch`` and ``family`` are embedding indices ``(B,)`` (see ``pitch_index``), None = unknown.
+        """
+        h = self.encoder(x[:, None]).flatten(1)  # (B, flat)
+        c = self._cond(pitch, family, x.shape[0], x.device)
+        if c is not None:
+            h = torch.cat([h, c], dim=-1)
+        mu, logvar = self.to_stats(h).chunk(2, dim=-1)
+        return mu, logvar.clamp(-12, 8)
+
+    def decode(self, z: torch.Tensor, pitch: torch.Tensor | None = None,
+               family: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents ``(B, latent)`` -> normalised patches ``(B, n_mels, frames)``."""
+        c = self._cond(pitch, family, z.shape[0], z.device)
+        if c is not None:
+            z = torch.cat([z, c], dim=-1)
+        h = self.from_latent(z).view(z.shape[0], *self.bottom)
+        return self.head(self.decoder(h))[:, 0]
+
+    def forward(self, x: torch.Tensor, pitch: torch.Tensor | None = None,
+                family: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Reconstruct with the posterior mean: returns ``(x_hat, mu, logvar)``."""
+        mu, logvar = self.encode(x, pitch, family)
+        return self.decode(mu, pitch, family), mu, logvar
+
+    def loss(self, x: torch.Tensor, pitch: torch.Tensor | None, family: torch.Tensor | None,
+             sample: bool = True) -> dict[str, torch.Tensor]:
+        mu, logvar = self.encode(x, pitch, family)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+        x_hat = self.decode(z, pitch, family)
+        rec = (x_hat - x).abs().sum(dim=(1, 2)).mean()
+        kl_dim = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).mean(0)  # (latent,) nats
+        kl = kl_dim.sum()
+        kl_free = torch.clamp(kl_dim, min=self.config.free_bits).sum()
+        return {"rec": rec, "kl": kl, "kl_free": kl_free,
+                "l1": (x_hat - x).abs().mean() * self.config.db_scale}  # mean L1 in dB
+
+    def _labels(self, batch: dict[str, torch.Tensor], drop: bool) -> tuple[Any, Any]:
+        pitch = family = None
+        if self.config.condition != "none":
+            pitch = batch["pitch"].clone()
+            if drop and self.config.label_dropout > 0:
+                pitch[torch.rand(pitch.shape, device=pitch.device) < self.config.label_dropout] = self.unknown_pitch
+        if self.config.condition == "pitch_family":
+            family = batch["family"].clone()
+            if drop and self.config.label_dropout > 0:
+                mask = torch.rand(family.shape, device=family.device) < self.config.label_dropout
+                family[mask] = self.unknown_family
+        return pitch, family
+
+    def training_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``batch``: {"mel": (B, n_mels, frames) normalised, "pitch": (B,) index, "family": (B,) index}."""
+        pitch, family = self._labels(batch, drop=True)
+        parts = self.loss(batch["mel"], pitch, family)
+        warm = min(1.0, float(self.step.item() + 1) / max(1, self.config.kl_warmup))
+        self.step += 1
+        return parts["rec"] + self.config.beta * warm * parts["kl_free"]
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        pitch, family = self._labels(batch, drop=False)
+        parts = self.loss(batch["mel"], pitch, family, sample=False)
+        return {"loss": float(parts["rec"] + self.config.beta * parts["kl"]), "l1_db": float(parts["l1"]),
+                "kl": float(parts["kl"])}
+
+    # ------------------------------------------------------------------ generation
+    @torch.no_grad()
+    def sample(self, n: int, pitch: int | None = None, family: str | None = None,
+               generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
+        """Draw ``n`` patches from the prior -> log-mel in dB ``(n, n_mels, frames)``."""
+        device = next(self.parameters()).device
+        p, f = self._label_tensors(n, pitch, family, device)
+        z = torch.randn(n, self.config.latent, generator=generator).to(device) * temperature
+        return self.denormalize(self.decode(z, p, f))
+
+    @torch.no_grad()
+    def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:
+        """Decode ``steps`` points on the straight line from latent ``a`` to ``b`` ``(latent,)``
+        -> log-mel in dB ``(steps, n_mels, frames)`` (labels unknown)."""
+        if steps < 2:
+            raise ConfigError(f"interpolation needs at least 2 steps, got {steps}")
+        w = torch.linspace(0, 1, steps, device=a.device)[:, None]
+        return self.denormalize(self.decode((1 - w) * a[None] + w * b[None]))
+
+    def _label_tensors(self, n: int, pitch: int | None, family: str | None,
+                       device: torch.device) -> tuple[Any, Any]:
+        if self.config.condition == "none":
+            if pitch is not None or family is not None:
+                raise ConfigError("this model is unconditioned: --pitch and --family cannot be used")
+            return None, None
+        if family is not None and self.config.condition != "pitch_family":
+            raise ConfigError("this model is not family-conditioned: --family cannot be used")
+        p = torch.full((n,), self.pitch_index(pitch), dtype=torch.long, device=device)
+        f = None
+        if self.config.condition == "pitch_family":
+            f = torch.full((n,), self.family_index(family), dtype=torch.long, device=device)
+        return p, f

@@ -1,0 +1,59 @@
+"""Log-mel -> audio: one entry point, :func:`vocode`, over the available vocoders.
+
+``griffinlim`` inverts the log-mel through the shared spectral pipeline
+(un-log, non-negative least-squares un-mel, fast Griffin-Lim). ``wavenet``
+(a neural vocoder) is added by the WaveNet work and is reported as
+unavailable until then.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from soundart.errors import BadInputError, ConfigError
+
+if TYPE_CHECKING:
+    import torch
+
+    from soundart.features import FeatureConfig
+
+METHODS = ("griffinlim", "wavenet")
+
+
+def vocode(logmel: torch.Tensor, feature_config: FeatureConfig, method: str = "griffinlim",
+           device: str = "cpu", seed: int | None = None, n_iter: int = 64) -> torch.Tensor:
+    """Turn log-mel spectrograms back into audio.
+
+    Parameters
+    ----------
+    logmel : (B, n_mels, frames) in the units of ``feature_config.log`` (dB by default).
+    feature_config : the front end that made (or that a model used for) the log-mel.
+    method : "griffinlim" | "wavenet".
+    device : where to run ("cpu", "cuda", "auto").
+    seed : seeds Griffin-Lim's random initial phase (None: a fresh one).
+    n_iter : Griffin-Lim iterations.
+
+    Returns
+    -------
+    audio : float32 (B, samples) at ``feature_config.sr``,
+        ``samples = (frames - 1) * hop_length``.
+    """
+    import torch
+
+    from soundart.features import logmel_to_audio
+    from soundart.runtime import resolve_device
+
+    if method not in METHODS:
+        raise ConfigError(f"unknown vocoder {method!r} (known: {', '.join(METHODS)})")
+    if logmel.dim() != 3 or logmel.shape[1] != feature_config.n_mels:
+        raise BadInputError(f"vocode expects a log-mel of shape (B, {feature_config.n_mels}, frames), "
+                            f"got {tuple(logmel.shape)}")
+    if method == "wavenet":
+        raise ConfigError("the wavenet vocoder is not available in this version of soundart; "
+                          "use --vocoder griffinlim")
+    dev = resolve_device(device)
+    generator = None if seed is None else torch.Generator().manual_seed(int(seed))
+    length = (logmel.shape[-1] - 1) * feature_config.hop_length
+    audio = logmel_to_audio(logmel.to(dev).float(), feature_config, n_iter=n_iter, length=length,
+                            generator=generator)
+    return audio.cpu()

@@ -1,0 +1,156 @@
+"""Fast (cached, numba) WaveNet generation == the naive recompute path; seeds; the CLI and its bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from click.testing import CliRunner
+
+from soundart.audio.wavenet import WaveNet, WaveNetConfig, mulaw_decode
+from soundart.audio.wavenet_generate import generate, generate_audio
+from soundart.cli import cli
+from soundart.errors import ConfigError
+
+
+def _model(seed: int = 0, **kw) -> WaveNet:
+    torch.manual_seed(seed)
+    model = WaveNet(WaveNetConfig.debug(**kw))
+    with torch.no_grad():
+        for p in model.parameters():  # spread-out outputs: many classes get sampled
+            p.normal_(0.0, 0.3)
+    return model.eval()
+
+
+def test_fast_equals_naive_generator_first_2000_samples():
+    model = _model(n_families=3, pitch_conditioning=True)
+    kw = dict(batch=2, family=[0, 2], pitch=[60, 43], seed=7, dtype=torch.float64)
+    fast = generate(model, 2000, method="fast", **kw)
+    naive = generate(model, 2000, method="naive", **kw)
+    assert fast.shape == (2, 2000), fast.shape
+    mismatch = (fast != naive).nonzero()
+    assert len(mismatch) == 0, f"first mismatch at {mismatch[0].tolist()}"
+    assert fast.unique().numel() > 50  # a real random walk through many classes, not a constant
+    # float32 fast path (the default) follows the same samples for a long stretch
+    f32 = generate(model, 2000, method="fast", batch=2, family=[0, 2], pitch=[60, 43], seed=7)
+    assert (f32[:, :500] == fast[:, :500]).float().mean() > 0.99
+
+
+def test_fast_equals_naive_vocoder():
+    model = _model(local=True)
+    hop = model.config.features.hop_length
+    mel = torch.randn(1, model.config.features.n_mels, 2000 // hop + 2) * 10 - 30
+    fast = generate(model, 2000, mel=mel, seed=3, dtype=torch.float64)
+    naive = generate(model, 2000, mel=mel, seed=3, dtype=torch.float64, method="naive")
+    mismatch = (fast != naive).nonzero()
+    assert len(mismatch) == 0, f"first mismatch at {mismatch[0].tolist()}"
+
+
+def test_seed_repeats_and_changes():
+    model = _model(n_families=2)
+    a = generate(model, 300, family=1, seed=1)
+    b = generate(model, 300, family=1, seed=1)
+    c = generate(model, 300, family=1, seed=2)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, c)
+    audio = generate_audio(model, 300, family=1, seed=1)
+    assert torch.equal(audio, mulaw_decode(a)) and audio.abs().max() <= 1.0
+
+
+def test_generate_bad_arguments():
+    model = _model(n_families=2, pitch_conditioning=True)
+    with pytest.raises(ConfigError, match="family index"):
+        generate(model, 10, family=5, pitch=60)
+    with pytest.raises(ConfigError, match="samples"):
+        generate(model, 0, family=1, pitch=60)
+    with pytest.raises(ConfigError, match="temperature"):
+        generate(model, 10, family=1, pitch=60, temperature=0)
+    with pytest.raises(ConfigError, match="vocoder"):
+        generate(_model(local=True), 10)
+
+
+# ---- CLI ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    from soundart import checkpoint
+
+    root = tmp_path_factory.mktemp("wavenet")
+    gen = _model(n_families=12, pitch_conditioning=True)
+    voc = _model(local=True)
+    checkpoint.save(gen, root / "gen", {"data": "test"})
+    checkpoint.save(voc, root / "voc", {"data": "test"})
+    return root / "gen", root / "voc", voc.config.features
+
+
+def test_cli_synth_wavenet_writes_clips(checkpoints, tmp_path):
+    gen, _, _ = checkpoints
+    out = tmp_path / "note.wav"
+    result = CliRunner().invoke(cli, ["synth", "wavenet", "--model", str(gen), "--family", "strings", "--pitch", "55",
+                                      "--seconds", "0.1", "-n", "2", "--seed", "1", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    audio, sr = sf.read(out)
+    assert sr == 16000 and len(audio) == 2 * 1600 + 4000, (sr, len(audio))
+    again = tmp_path / "again.wav"
+    CliRunner().invoke(cli, ["synth", "wavenet", "--model", str(gen), "--family", "strings", "--pitch", "55",
+                             "--seconds", "0.1", "-n", "2", "--seed", "1", "-o", str(again)])
+    assert np.array_equal(sf.read(again)[0], audio)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seconds", "0"], "--seconds must be > 0"),
+    (["--seconds", "31"], "above the limit of 30 s"),
+    (["--family", "kazoo"], "unknown family 'kazoo'"),
+    (["--pitch", "120"], "outside the trained range"),
+])
+def test_cli_synth_wavenet_bad_input(checkpoints, tmp_path, args, message):
+    gen, _, _ = checkpoints
+    out = tmp_path / "x.wav"
+    result = CliRunner().invoke(cli, ["synth", "wavenet", "--model", str(gen), "-o", str(out), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_cli_vocode_npy_and_wav(checkpoints, tmp_path):
+    from soundart.features import logmel
+
+    _, voc, cfg = checkpoints
+    t = np.arange(4000) / 16000
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, (0.4 * np.sin(2 * np.pi * 330 * t)).astype(np.float32), 16000)
+    out = tmp_path / "resynth.wav"
+    result = CliRunner().invoke(cli, ["vocode", str(wav), "--model", str(voc), "--seed", "0", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    frames = cfg.n_frames(4000)
+    assert len(sf.read(out)[0]) == (frames - 1) * cfg.hop_length
+    mel = logmel(torch.from_numpy(sf.read(wav, dtype="float32")[0]), cfg).numpy()
+    npy = tmp_path / "mel.npy"
+    np.save(npy, mel)
+    out2 = tmp_path / "from_npy.wav"
+    result = CliRunner().invoke(cli, ["vocode", str(npy), "--model", str(voc), "--seed", "0", "-o", str(out2)])
+    assert result.exit_code == 0, result.output
+    assert np.allclose(sf.read(out2)[0], sf.read(out)[0], atol=1e-4)
+
+
+def test_cli_vocode_bad_mels(checkpoints, tmp_path):
+    _, voc, cfg = checkpoints
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((cfg.n_mels + 3, 10), np.float32))
+    nan = tmp_path / "nan.npy"
+    bad = np.zeros((cfg.n_mels, 10), np.float32)
+    bad[2, 3] = np.nan
+    np.save(nan, bad)
+    out = tmp_path / "x.wav"
+    for path, message in ((wrong, f"has {cfg.n_mels + 3} bands but the model expects {cfg.n_mels}"),
+                          (nan, "NaN")):
+        result = CliRunner().invoke(cli, ["vocode", str(path), "--model", str(voc), "-o", str(out)])
+        assert result.exit_code == 2, result.output
+        assert message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+        assert not out.exists()
+    gen, _, _ = checkpoints
+    result = CliRunner().invoke(cli, ["vocode", str(wrong), "--model", str(gen), "-o", str(out)])
+    assert result.exit_code == 2 and "not a mel vocoder" in result.output, result.output
