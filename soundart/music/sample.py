@@ -350,6 +350,10 @@ def load_stepper(spec: str, device: str = "auto") -> tuple[Any, dict[str, Any], 
     doc = read_document(path)
     if doc["kind"] == "music-rnn" and device != "cuda":
         return NumpyLSTM.load(path), doc, str(path)
+    if doc["kind"] == "music-transformer" and device != "cuda":
+        from soundart.music.transformer_np import NumpyTransformer
+
+        return NumpyTransformer.load(path), doc, str(path)
     from soundart.checkpoint import load
     from soundart.runtime import resolve_device
 
