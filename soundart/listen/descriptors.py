@@ -1,0 +1,192 @@
+"""Interpretable descriptors of a recording, computed from the shared pipeline's spectrogram.
+
+All of them start from ``S = soundart.features.spectrogram(audio, cfg)`` (power,
+``(n_freqs, frames)``) so that one STFT serves the classifier and the descriptors:
+
+* ``tempo_bpm`` and ``beat_strength``: autocorrelation of the onset envelope
+  (half-wave rectified frame-to-frame rise of the log-mel, averaged over
+  bands), lags of 50-200 BPM weighted by a log-normal prior centred on 120 BPM;
+  the strength is the normalised autocorrelation at the chosen lag (0..1).
+* ``key`` and ``key_confidence``: the time-averaged pitch-class profile (STFT bins
+  folded into 12 classes, :func:`pitch_class_filterbank`) correlated with
+  the Krumhansl-Kessler major and minor profiles in all 12 rotations.
+* ``loudness_lufs`` and ``loudness_range_lu``: LUFS-like integrated loudness
+  (ITU-R BS.1770 gating: 400 ms blocks, -70 LUFS absolute and -10 LU relative
+  gates) with an approximate K-weighting applied per frequency bin of ``S``
+  (a 2nd-order high-pass at 38 Hz and a +4 dB shelf above about 1.5 kHz), and
+  the loudness range (10th to 95th percentile of 3 s short-term loudness,
+  -20 LU relative gate). Approximate: not a certified meter.
+* ``brightness_hz``: the power-weighted mean spectral centroid.
+* ``onset_rate``: peaks of the onset envelope per second.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+# Krumhansl & Kessler (1982) probe-tone profiles
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+
+
+def onset_envelope(logmel: np.ndarray) -> np.ndarray:
+    """Onset strength per frame ``(frames,)`` from a dB log-mel ``(n_mels, frames)``."""
+    rise = np.maximum(np.diff(logmel, axis=1, prepend=logmel[:, :1]), 0.0)
+    return rise.mean(axis=0)
+
+
+def tempo(envelope: np.ndarray, frame_rate: float, low: float = 50.0, high: float = 200.0
+          ) -> tuple[float, float]:
+    """(BPM, beat strength 0..1) from an onset envelope sampled at ``frame_rate`` Hz."""
+    e = envelope - envelope.mean()
+    n = len(e)
+    if n < 8 or not np.any(e):
+        return float("nan"), 0.0
+    spec = np.fft.rfft(e, 2 * n)
+    ac = np.fft.irfft(spec * np.conj(spec))[:n]
+    if ac[0] <= 0:
+        return float("nan"), 0.0
+    ac = ac / ac[0]
+    lags = np.arange(n, dtype=float)
+    valid = (lags >= 60 * frame_rate / high) & (lags <= 60 * frame_rate / low)
+    if not valid.any():
+        return float("nan"), 0.0
+    bpm_of_lag = 60 * frame_rate / np.maximum(lags, 1)
+    prior = np.exp(-0.5 * (np.log2(bpm_of_lag / 120.0) / 1.0) ** 2)
+    score = np.where(valid, ac * prior, -np.inf)
+    k = int(np.argmax(score))
+    lag = float(k)
+    if 0 < k < n - 1:  # parabolic interpolation around the peak
+        a, b, c = ac[k - 1], ac[k], ac[k + 1]
+        denom = a - 2 * b + c
+        if denom < 0:
+            lag = k + 0.5 * (a - c) / denom
+    return float(60 * frame_rate / lag), float(np.clip(ac[k], 0.0, 1.0))
+
+
+def key_estimate(chroma: np.ndarray) -> tuple[str, float]:
+    """("A minor", correlation) from a chromagram ``(12, frames)``."""
+    profile = chroma.mean(axis=1)
+    if not np.any(profile > 0) or np.allclose(profile, profile[0]):
+        return "", 0.0
+    best = ("", -2.0)
+    for mode, template in (("major", MAJOR_PROFILE), ("minor", MINOR_PROFILE)):
+        for tonic in range(12):
+            r = float(np.corrcoef(profile, np.roll(template, tonic))[0, 1])
+            if r > best[1]:
+                best = (f"{PITCH_CLASSES[tonic]} {mode}", r)
+    return best
+
+
+@functools.lru_cache(maxsize=8)
+def pitch_class_filterbank(sr: int, n_fft: int, fmin: float = 55.0, fmax: float = 4200.0) -> np.ndarray:
+    """Fold STFT bins into 12 pitch classes, shape ``(12, n_fft // 2 + 1)``.
+
+    Each bin between ``fmin`` and ``fmax`` Hz is spread over the pitch classes
+    with a Gaussian of 0.5 semitone in circular distance (A440 tuning). Built in
+    numpy so a single-file analysis need not import librosa.
+    """
+    freqs = np.linspace(0, sr / 2, n_fft // 2 + 1)
+    fb = np.zeros((12, freqs.size))
+    band = (freqs >= fmin) & (freqs <= fmax)
+    midi = 69 + 12 * np.log2(freqs[band] / 440.0)
+    for pc in range(12):
+        d = (midi - pc + 6) % 12 - 6
+        fb[pc, band] = np.exp(-0.5 * (d / 0.5) ** 2)
+    return fb
+
+
+def k_weighting(freqs: np.ndarray) -> np.ndarray:
+    """Approximate K-weighting power gain per frequency (Hz)."""
+    f = np.maximum(freqs, 1e-3)
+    highpass = (f / 38.0) ** 4 / (1.0 + (f / 38.0) ** 4)          # 2nd-order, |H|^2
+    shelf_db = 4.0 / (1.0 + (1500.0 / f) ** 2)                       # 0 dB low, +4 dB high
+    return highpass * 10 ** (shelf_db / 10)
+
+
+def frame_mean_square(S: np.ndarray, n_fft: int, window_power: float, weights: np.ndarray | None = None
+                      ) -> np.ndarray:
+    """Mean square of each windowed frame from its one-sided power spectrum (Parseval)."""
+    P = S if weights is None else S * weights[:, None]
+    total = 2 * P.sum(axis=0) - P[0] - (P[-1] if n_fft % 2 == 0 else 0)
+    return total / (n_fft * window_power)
+
+
+def loudness(ms: np.ndarray, frame_rate: float) -> tuple[float, float]:
+    """(integrated LUFS-like loudness, loudness range in LU) from per-frame mean squares."""
+    def blocks(seconds: float, hop_seconds: float) -> np.ndarray:
+        size = max(1, int(round(seconds * frame_rate)))
+        hop = max(1, int(round(hop_seconds * frame_rate)))
+        if len(ms) <= size:
+            return np.array([ms.mean()])
+        c = np.concatenate([[0.0], np.cumsum(ms)])
+        starts = np.arange(0, len(ms) - size + 1, hop)
+        return (c[starts + size] - c[starts]) / size
+
+    def lufs(x: np.ndarray) -> np.ndarray:
+        return -0.691 + 10 * np.log10(np.maximum(x, 1e-12))
+
+    momentary = blocks(0.4, 0.1)
+    gated = momentary[lufs(momentary) > -70]
+    if gated.size == 0:
+        return float("-inf"), 0.0
+    relative = lufs(np.array([gated.mean()]))[0] - 10
+    gated = gated[lufs(gated) > relative]
+    integrated = float(lufs(np.array([gated.mean()]))[0])
+    short = lufs(blocks(3.0, 1.0))
+    short = short[short > -70]
+    if short.size:
+        short = short[short > lufs(np.array([10 ** ((short.mean() + 0.691) / 10)]))[0] - 20]
+    lra = float(np.percentile(short, 95) - np.percentile(short, 10)) if short.size > 1 else 0.0
+    return integrated, lra
+
+
+def describe(S: Any, logmel: Any, cfg: Any) -> dict[str, Any]:
+    """All descriptors of one recording.
+
+    Parameters
+    ----------
+    S : power spectrogram ``(n_freqs, frames)`` from ``soundart.features.spectrogram(audio, cfg)``.
+    logmel : its log-mel ``(n_mels, frames)`` in dB (``soundart.features.logmel(None, cfg, S=S)``).
+    cfg : the ``FeatureConfig`` both were computed with.
+
+    Returns
+    -------
+    dict with tempo_bpm, beat_strength, key, key_confidence, loudness_lufs,
+    loudness_range_lu, brightness_hz, onset_rate (per second).
+    """
+    import torch
+
+    from soundart.features.functional import _window
+
+    S_np = (S.numpy() if isinstance(S, torch.Tensor) else np.asarray(S)).astype(np.float64)
+    chroma = pitch_class_filterbank(cfg.sr, cfg.n_fft) @ S_np
+    L = logmel.numpy() if isinstance(logmel, torch.Tensor) else np.asarray(logmel)
+    frame_rate = cfg.sr / cfg.hop_length
+    env = onset_envelope(L.astype(np.float64))
+    bpm, strength = tempo(env, frame_rate)
+    key, key_r = key_estimate(chroma)
+    freqs = np.linspace(0, cfg.sr / 2, S_np.shape[0])
+    win = _window(cfg, torch.float64, torch.device("cpu")).numpy()
+    window_power = float(np.sum(win ** 2))  # sum of squared window samples
+    ms = frame_mean_square(S_np, cfg.n_fft, window_power, k_weighting(freqs))
+    integrated, lra = loudness(ms, frame_rate)
+    total = S_np.sum(axis=0)
+    centroid = float((freqs[:, None] * S_np).sum() / total.sum()) if total.sum() > 0 else 0.0
+    thresh = env.mean() + env.std()
+    peaks = (env[1:-1] > env[:-2]) & (env[1:-1] >= env[2:]) & (env[1:-1] > thresh)
+    duration = S_np.shape[1] / frame_rate
+    return {
+        "tempo_bpm": round(bpm, 1) if np.isfinite(bpm) else None,
+        "beat_strength": round(strength, 3),
+        "key": key,
+        "key_confidence": round(key_r, 3),
+        "loudness_lufs": round(integrated, 1) if np.isfinite(integrated) else None,
+        "loudness_range_lu": round(lra, 1),
+        "brightness_hz": round(centroid, 0),
+        "onset_rate": round(float(peaks.sum()) / duration, 2) if duration > 0 else 0.0,
+    }

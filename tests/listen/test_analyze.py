@@ -1,0 +1,120 @@
+"""`soundart analyze` and `soundart eval listen` through the CLI, good and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from soundart.cli import cli
+from tests.listen.conftest import write_clip
+
+
+def _run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_analyze_json_fields(tiny_model, tmp_path):
+    good = write_clip(tmp_path / "good.wav", "loud")
+    res = _run("analyze", str(good), "--model", str(tiny_model), "--format", "json", "--segments", "--top", "2")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["genre"] in ("calm", "loud") and 0 <= row["genre_p"] <= 1
+    assert len(row["genres"]) == 2 and abs(sum(p for _, p in row["genres"]) - 1) < 0.01
+    assert row["mood"] in ("happy/energetic", "angry/tense", "sad/depressed", "calm/tender")
+    assert -1 <= row["valence"] <= 1 and -1 <= row["arousal"] <= 1
+    assert row["duration_s"] == pytest.approx(3.5, abs=0.01)
+    for key in ("tempo_bpm", "key", "loudness_lufs", "loudness_range_lu", "brightness_hz", "onset_rate"):
+        assert key in row, key
+    assert len(row["segments"]) >= 1 and row["segments"][0]["start_s"] == 0
+
+
+def test_analyze_folder_csv_to_file(tiny_model, labelled_folder, tmp_path):
+    out = tmp_path / "lib.csv"
+    res = _run("analyze", str(labelled_folder), "-r", "--model", str(tiny_model), "--format", "csv",
+               "-o", str(out), "--workers", "2")
+    assert res.exit_code == 0, res.output
+    lines = out.read_text().strip().splitlines()
+    assert lines[0].startswith("file,duration_s,genre") and len(lines) == 11, lines[:2]
+    again = _run("analyze", str(labelled_folder), "-r", "--model", str(tiny_model), "-o", str(out))
+    assert again.exit_code == 2 and "exists" in again.stderr
+
+
+def _bad_inputs(tmp: Path) -> dict[str, Path]:
+    good = write_clip(tmp / "good.wav", "calm")
+    corrupt = tmp / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF" + os.urandom(2000))
+    empty = tmp / "empty.flac"
+    empty.write_bytes(b"")
+    truncated = tmp / "truncated.wav"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    silent = tmp / "silent.wav"
+    sf.write(silent, np.zeros(16000 * 3, np.float32), 16000)
+    short = tmp / "short.wav"
+    sf.write(short, (0.3 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32), 16000)
+    unknown = tmp / "notes.txt"
+    unknown.write_text("not audio")
+    no_audio = tmp / "empty_folder"
+    no_audio.mkdir()
+    return {"corrupt": corrupt, "empty": empty, "truncated": truncated, "silent": silent, "short": short,
+            "unknown": unknown, "no_audio": no_audio, "missing": tmp / "missing.wav", "good": good}
+
+
+def test_bad_inputs_one_line_each_run_goes_on_exit_1(tiny_model, tmp_path):
+    paths = _bad_inputs(tmp_path)
+    res = _run("analyze", *map(str, paths.values()), "--model", str(tiny_model), "--format", "json")
+    assert res.exit_code == 1, res.output
+    rows = json.loads(res.stdout)
+    assert [Path(r["file"]).name for r in rows] == ["good.wav"]
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("skipped: ")]
+    expect = {"corrupt": "corrupt", "empty": "empty", "truncated": "truncated", "silent": "silent",
+              "short": "too short", "unknown": "unsupported format", "no_audio": "no audio",
+              "missing": "no such file"}
+    for name, phrase in expect.items():
+        hits = [ln for ln in lines if str(paths[name]) in ln]
+        assert len(hits) == 1 and phrase in hits[0], (name, hits, res.stderr)
+    assert "Traceback" not in res.output
+    assert "8 of 9 inputs failed" in res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_file(tiny_model, tmp_path):
+    locked = write_clip(tmp_path / "locked.wav", "calm")
+    locked.chmod(0)
+    res = _run("analyze", str(locked), "--model", str(tiny_model))
+    assert res.exit_code == 1 and "cannot be read" in res.stderr
+
+
+def test_usage_errors_exit_2(tiny_model, tmp_path):
+    good = write_clip(tmp_path / "g.wav", "calm")
+    assert _run("analyze", str(good), "--top", "0", "--model", str(tiny_model)).exit_code == 2
+    res = _run("analyze", str(good), "--model", str(tmp_path / "nope"))
+    assert res.exit_code == 2 and res.stderr.startswith("error: ") and len(res.stderr.strip().splitlines()) == 1
+    assert _run("analyze").exit_code == 2
+
+
+def test_eval_listen_reports_accuracy_and_plots(tiny_model, labelled_folder, tmp_path):
+    png = tmp_path / "conf.png"
+    res = _run("eval", "listen", str(tiny_model), str(labelled_folder), "--split", "all", "--no-baseline",
+               "--cache", str(tmp_path / "cache"), "--plot", str(png), "--format", "json")
+    assert res.exit_code == 0, res.output
+    scores = json.loads(res.stdout)
+    genre = scores["genre"]["cnn"]
+    assert genre["n"] == 10 and 0 <= genre["accuracy"] <= 1
+    assert np.array(genre["confusion"]).sum() == 10
+    assert png.stat().st_size > 1000
+
+
+def test_trained_checkpoint_has_measured_metrics(tiny_model):
+    from soundart.checkpoint import read_document
+
+    meta = read_document(tiny_model)["metadata"]
+    assert "test_genre_accuracy" in meta["metrics"] and "test_genre_baseline_accuracy" in meta["metrics"]
+    assert "folder" in meta["data"]

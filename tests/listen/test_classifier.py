@@ -1,0 +1,75 @@
+"""The CNN: shapes, embed() API, batch consistency, checkpoint round trip, learning."""
+
+from __future__ import annotations
+
+import torch
+
+from soundart import checkpoint, features
+from soundart.listen.classifier import ListenClassifier, ListenConfig
+
+
+def _model() -> ListenClassifier:
+    torch.manual_seed(0)
+    return ListenClassifier(ListenConfig.debug()).eval()
+
+
+def test_heads_shapes():
+    model = _model()
+    x = torch.randn(3, model.config.features.n_mels, model.config.chunk_frames) * 10 - 40
+    out = model(x)
+    assert out["genre"].shape == (3, len(model.config.genres)), out["genre"].shape
+    assert out["quadrant"].shape == (3, 4), out["quadrant"].shape
+    assert out["gems"].shape == (3, 9), out["gems"].shape
+
+
+def test_embed_audio_equals_embed_logmel_and_batch_consistent():
+    model = _model()
+    sr = model.config.features.sr
+    audio = torch.randn(2, sr * 3) * 0.1
+    e_audio = model.embed(audio)
+    e_mel = model.embed(features.logmel(audio, model.config.features))
+    assert e_audio.shape == (2, model.config.embed_dim), e_audio.shape
+    assert torch.allclose(e_audio, e_mel, atol=1e-5)
+    one = torch.cat([model.embed(audio[i:i + 1]) for i in range(2)])
+    assert torch.allclose(one, e_audio, atol=1e-5)
+
+
+def test_short_input_is_padded_to_one_chunk():
+    model = _model()
+    chunks = model.chunks(torch.zeros(model.config.features.n_mels, 5) - 30)
+    assert chunks.shape == (1, model.config.features.n_mels, model.config.chunk_frames), chunks.shape
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = _model()
+    checkpoint.save(model, tmp_path / "m")
+    loaded = checkpoint.load(tmp_path / "m", expect_kind="listen-cnn")
+    x = torch.randn(2, model.config.features.n_mels, model.config.chunk_frames)
+    assert torch.allclose(model(x)["quadrant"], loaded(x)["quadrant"])
+
+
+def test_valence_arousal_from_quadrants():
+    v, a = ListenClassifier.valence_arousal(torch.tensor([0.7, 0.1, 0.1, 0.1]))
+    assert abs(float(v) - 0.8) < 1e-6 and abs(float(a) - 0.8) < 1e-6
+
+
+def test_learns_two_separable_classes():
+    torch.manual_seed(0)
+    model = ListenClassifier(ListenConfig.debug())
+    n_mels, T = model.config.features.n_mels, model.config.chunk_frames
+    x = torch.randn(16, n_mels, T) * 3 - 50
+    y = torch.arange(16) % 2
+    x[y == 1, : n_mels // 2] += 30  # class 1: loud low bands
+    batch = {"x": x, "genre": y, "quadrant": y + 2, "tags": torch.zeros(16, 1), "tags_mask": torch.zeros(16),
+             "gems": torch.zeros(16, 9), "gems_mask": torch.zeros(16)}
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(25):
+        loss = model.training_step(batch)
+        first = float(loss) if first is None else first
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    acc = (model(x)["genre"].argmax(-1) == y).float().mean()
+    assert float(loss) < first and acc >= 0.9, (first, float(loss), float(acc))
