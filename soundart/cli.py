@@ -19,6 +19,7 @@ from soundart import __version__
 COMMANDS: dict[str, tuple[str, str]] = {
     "features": ("soundart.commands.features:features", "Compute a spectral feature (stft/mel/logmel/mfcc/chroma) of an audio file."),
     "invert": ("soundart.commands.features:invert", "Turn a saved log-mel (.npy) back into audio (Griffin-Lim)."),
+    "analyze": ("soundart.commands.listen:analyze", "Genre, mood and descriptors (tempo, key, loudness) of audio files and folders."),
     "train": ("soundart.commands.train:train", "Train a model from a recipe YAML (resumable; torchrun for DDP)."),
     "models": ("soundart.commands.train:models", "List the shipped default models with their data and measured quality."),
     "eval": ("soundart.cli:eval_group", "Measure a model: NLL on a benchmark, sketch statistics, classifier accuracy."),
@@ -30,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # subcommands of `soundart eval` and `soundart synth`, same layout as COMMANDS
 EVAL_COMMANDS: dict[str, tuple[str, str]] = {
+    "listen": ("soundart.commands.listen:eval_listen", "Accuracy, macro-F1 and confusion matrix of the listening classifier (+ MFCC baseline)."),
     "music": ("soundart.commands.music:eval_music", "Test NLL (nats/frame) of a frame-token model on JSB / Nottingham / a .mat."),
     "sketches": ("soundart.commands.music:eval_sketches", "MusPy-style statistics of generated MIDI vs a reference corpus."),
 }
