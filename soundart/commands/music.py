@@ -6,6 +6,7 @@ sketch takes about a second including start-up.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def _outputs(output: Path, n: int) -> list[Path]:
 @click.option("--render", type=click.Path(path_type=Path), default=None,
               help="Also render to audio (.wav), via soundart.audio.render (FluidSynth when present).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="auto = NumPy for the LSTM, GPU when present for other models.")
+              help="auto = NumPy for the LSTM (fastest), GPU when present for other models; cpu/cuda = torch.")
 @force_option
 def sketch(output: Path, model_spec: str, style: str | None, key: str | None, tempo: float | None,
            meter: str | None, bars: int, program: int | None, primer: Path | None, include_primer: bool,
@@ -144,7 +145,7 @@ def sketch(output: Path, model_spec: str, style: str | None, key: str | None, te
     from tqdm import tqdm
 
     bar_step = codec.config.bar_steps(meter)
-    with tqdm(total=bars * count, desc="sketching", unit="bar", file=click.get_text_stream("stderr"),
+    with tqdm(total=bars * count, desc="sketching", unit="bar", file=sys.stderr,
               disable=count * bars < 32) as progress:
         results = generate(step_model, codec, prompts, bars, temperature=temperature, top_k=top_k, top_p=top_p,
                            seed=int(rng.integers(2**31)), programs=programs, progress=progress)

@@ -331,8 +331,8 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
 def load_stepper(spec: str, device: str = "auto") -> tuple[Any, dict[str, Any], str]:
     """Resolve ``--model`` (a shipped name or a checkpoint path) to (stepper, document, path).
 
-    A ``music-rnn`` checkpoint runs on NumPy unless ``device`` is "cuda" (no torch import);
-    any other kind is loaded with torch on ``device``.
+    With ``device="auto"`` a ``music-rnn`` checkpoint runs on NumPy (no torch import); "cpu" / "cuda"
+    (and any other kind of model) load it with torch on that device.
     """
     from soundart.checkpoint import read_document
     from soundart.models import DEFAULT_MODELS, shipped_path
@@ -348,7 +348,7 @@ def load_stepper(spec: str, device: str = "auto") -> tuple[Any, dict[str, Any], 
             raise ModelError(f"model {spec!r} is neither a shipped model ({known}) nor a checkpoint path")
         path = p
     doc = read_document(path)
-    if doc["kind"] == "music-rnn" and device != "cuda":
+    if doc["kind"] == "music-rnn" and device == "auto":
         return NumpyLSTM.load(path), doc, str(path)
     if doc["kind"] == "music-transformer" and device != "cuda":
         from soundart.music.transformer_np import NumpyTransformer

@@ -24,7 +24,19 @@ def write_midi(path: Path, piece: Piece | None = None) -> Path:
 
 
 def tiny_event_model(path: Path, steps: int = 5, seed: int = 0) -> Path:
-    """A small event-token LSTM trained a few steps on scale pieces, saved as a checkpoint."""
+    """A small event-token LSTM trained a few steps on scale pieces, saved as a checkpoint.
+
+    Runs on one thread: tiny matrices gain nothing from more, and a busy CPU makes spinning threads slow.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _train_tiny(path, steps, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train_tiny(path: Path, steps: int, seed: int) -> Path:
     torch.manual_seed(seed)
     codec = Codec()
     model = MusicRNN(RNNConfig.debug())
