@@ -57,7 +57,7 @@ def test_random_net_is_fixed_by_seed() -> None:
     assert y.shape == (1, 8, 30), y.shape
 
 
-def test_style_transfer_moves_towards_style_and_keeps_content() -> None:
+def test_style_transfer_moves_towards_style_and_keeps_content(one_thread) -> None:
     content, style = torch.from_numpy(melody(0.8)), torch.from_numpy(texture(0.8))
     r = style_transfer(content, style, iterations=25, n_filters=64, content_weight=0.02,
                        griffin_lim_iters=4, progress=False)
