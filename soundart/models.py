@@ -25,7 +25,9 @@ class ShippedModel:
 
 
 # Each issue that ships a model adds its line here.
-DEFAULT_MODELS: dict[str, ShippedModel] = {}
+DEFAULT_MODELS: dict[str, ShippedModel] = {
+    "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
+}
 
 
 def shipped_path(name: str) -> Path:
