@@ -1,0 +1,132 @@
+"""WaveNet speed and vocoder quality, in one run, as a table.
+
+Rows:
+1. fast (cached queues, numba step) vs naive (recompute the receptive field per sample)
+   generation with the default generator, batch 1: both timed over the same first
+   ``receptive_field + --naive-extra`` samples (measured ratio), and 1 s of 16 kHz audio
+   (fast measured; naive extrapolated from its measured per-sample cost at a full
+   receptive field, which every sample after the first ``receptive_field`` pays).
+2. real-time factor of the fast path at batch 1 and batch 8 (median of --repeats runs;
+   wall clock, and process CPU time, since this CPU is shared).
+3. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
+   never seen in training) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
+
+Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_wavenet.py [--notes data/notes]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load(spec: str, local: bool):
+    from soundart.audio.wavenet import WaveNet, WaveNetConfig
+    from soundart.errors import SoundartError
+    from soundart.models import load_model
+
+    try:
+        return load_model(spec, expect_kind="wavenet"), spec
+    except SoundartError as exc:
+        print(f"# {spec}: {exc}; timing an untrained model of the default size instead")
+        torch.manual_seed(0)
+        cfg = WaveNetConfig(local=True) if local else WaveNetConfig(n_families=12, pitch_conditioning=True)
+        return WaveNet(cfg).eval(), "untrained default config"
+
+
+def _timed(fn, repeats: int = 1) -> tuple[float, float]:
+    walls, cpus = [], []
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from soundart.audio.wavenet_generate import generate
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--generator", default="wavenet-notes")
+    parser.add_argument("--vocoder", default="wavenet-vocoder")
+    parser.add_argument("--notes", default=str(REPO / "data" / "notes"))
+    parser.add_argument("--naive-extra", type=int, default=500)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--vocoder-notes", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    model, what = _load(args.generator, local=False)
+    cfg = model.config
+    sr = cfg.sample_rate
+    rf = cfg.receptive_field
+    cond = dict(family=0 if cfg.n_families else None, pitch=60 if cfg.pitch_conditioning else None)
+    print(f"# generator: {what}; {model.num_parameters()} parameters, {len(cfg.dilations)} layers, "
+          f"receptive field {rf} samples; threads {args.threads}")
+    generate(model, 64, seed=0, **cond)  # compile the numba step (cached on disk afterwards)
+
+    rows = []
+    span = rf + args.naive_extra
+    t_fast_span, _ = _timed(lambda: generate(model, span, seed=0, **cond))
+    t_naive_rf, _ = _timed(lambda: generate(model, rf, seed=0, method="naive", **cond))
+    t_naive_span, _ = _timed(lambda: generate(model, span, seed=0, method="naive", **cond))
+    per_full_step = (t_naive_span - t_naive_rf) / args.naive_extra
+    naive_1s = t_naive_rf + (sr - rf) * per_full_step
+    t_fast_1s, c_fast_1s = _timed(lambda: generate(model, sr, seed=0, **cond), args.repeats)
+    rows.append((f"fast vs naive, first {span} samples (measured)", f"{t_naive_span:.2f} s",
+                 f"{t_fast_span:.3f} s", f"{t_naive_span / t_fast_span:.0f}x"))
+    rows.append(("fast vs naive, 1 s at 16 kHz (naive extrapolated)", f"{naive_1s:.1f} s", f"{t_fast_1s:.3f} s",
+                 f"{naive_1s / t_fast_1s:.0f}x"))
+    rows.append(("naive per sample at full receptive field", f"{per_full_step * 1e3:.2f} ms", "", ""))
+    rows.append(("fast per sample, batch 1 (wall / cpu)", f"{t_fast_1s / sr * 1e6:.1f} us",
+                 f"{c_fast_1s / sr * 1e6:.1f} us", "real time needs <= 62.5 us"))
+    rows.append(("real-time factor, batch 1, 1 s (wall / cpu)", f"{1 / t_fast_1s:.2f}x", f"{1 / c_fast_1s:.2f}x", ""))
+    batch = 8
+    t_b, c_b = _timed(lambda: generate(model, sr, batch=batch, seed=0, **cond), 1)
+    rows.append((f"real-time factor, batch {batch} aggregate (wall / cpu)", f"{batch / t_b:.2f}x",
+                 f"{batch / c_b:.2f}x", ""))
+
+    voc, vwhat = _load(args.vocoder, local=True)
+    notes_root = Path(args.notes)
+    if vwhat == "untrained default config" or not (notes_root / "manifest.csv").is_file():
+        rows.append(("vocoder log-mel L1 vs Griffin-Lim 64", "not measured", "(no trained vocoder or no notes)", ""))
+    else:
+        import random
+
+        from soundart.audio.notes import NotesDataset
+        from soundart.audio.wavenet_task import vocoder_l1
+
+        test = NotesDataset(notes_root, split="test")
+        rows_ = list(test.rows)
+        random.Random(0).shuffle(rows_)
+        test.rows = rows_[:args.vocoder_notes]
+        t0 = time.perf_counter()
+        res = vocoder_l1(voc, test, 1.0)
+        took = time.perf_counter() - t0
+        rows.append((f"vocoder log-mel L1 dB, {res['test_notes']} held-out notes x {res['seconds_per_note']:.2f} s",
+                     f"wavenet {res['test_logmel_l1_wavenet_db']:.2f}",
+                     f"griffin-lim64 {res['test_logmel_l1_griffinlim64_db']:.2f}",
+                     f"ratio {res['test_logmel_l1_wavenet_db'] / res['test_logmel_l1_griffinlim64_db']:.2f} "
+                     f"({took:.0f} s)"))
+        print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters")
+
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    header = ("measure", "reference / naive", "fast / ours", "ratio")
+    widths = [max(w, len(h)) for w, h in zip(widths, header)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

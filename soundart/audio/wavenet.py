@@ -1,0 +1,254 @@
+"""WaveNet: one model class for a class-conditional note generator and a mel vocoder.
+
+Causal dilated convolutions (kernel 2, cycles of dilations 1, 2, ..., 2**max_dilation_exp),
+gated ``tanh * sigmoid`` units, residual and skip paths, and an 8-bit mu-law
+categorical output (van den Oord et al. 2016). Two optional conditionings:
+
+- global: instrument family and MIDI pitch embeddings, added to every gate (generator);
+- local: log-mel frames from the shared pipeline (``soundart.features``), turned
+  into per-frame features by a small frame convolution, projected per layer and
+  linearly interpolated to the sample rate (vocoder).
+
+The network reads the mu-law *companded* value of the previous sample
+(``2 q / 255 - 1`` in [-1, 1]) and predicts the 256-way class of the next one.
+Generation lives in :mod:`soundart.audio.wavenet_generate` (naive recompute path
+and the cached "Fast WaveNet" path, checked equal in tests).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from soundart.errors import BadInputError, ConfigError
+from soundart.features import FeatureConfig
+
+# the mel-VAE's front end (soundart.audio.melvae.default_features), so the vocoder reads its mels as they are
+NOTES_FEATURES = FeatureConfig(sr=16000, n_fft=2048, hop_length=512, n_mels=64, fmax=8000.0, top_db=80.0)
+
+
+@dataclass
+class WaveNetConfig:
+    """Shape of a WaveNet.
+
+    Attributes
+    ----------
+    residual_channels, skip_channels : widths of the residual stream and the skip sum.
+    max_dilation_exp : one cycle has dilations 1, 2, ..., 2**max_dilation_exp.
+    cycles : how many cycles are stacked.
+    n_classes : mu-law classes (256 = 8 bit); ``mu = n_classes - 1``.
+    n_families : instrument families for global conditioning (0: none).
+    pitch_conditioning : add a MIDI pitch (0-127) embedding to the global conditioning.
+    global_channels : size of the global embedding.
+    local : condition on log-mel frames (a vocoder).
+    frame_channels : width of the per-frame features made from the mel.
+    features : the spectral front end the mel frames come from.
+    mel_offset, mel_scale : the mel in dB enters the network as ``(L + offset) / scale``.
+    sample_rate : audio rate in Hz.
+    """
+
+    residual_channels: int = 16
+    skip_channels: int = 32
+    max_dilation_exp: int = 9
+    cycles: int = 2
+    n_classes: int = 256
+    n_families: int = 0
+    pitch_conditioning: bool = False
+    global_channels: int = 16
+    local: bool = False
+    frame_channels: int = 32
+    features: FeatureConfig = field(default_factory=lambda: NOTES_FEATURES)
+    mel_offset: float = 40.0
+    mel_scale: float = 40.0
+    sample_rate: int = 16000
+
+    def __post_init__(self) -> None:
+        if self.residual_channels < 1 or self.skip_channels < 1 or self.cycles < 1:
+            raise ConfigError("wavenet: residual_channels, skip_channels and cycles must be >= 1")
+        if not 0 <= self.max_dilation_exp <= 14:
+            raise ConfigError(f"wavenet: max_dilation_exp must be in 0..14 (got {self.max_dilation_exp})")
+        if self.n_classes < 2:
+            raise ConfigError(f"wavenet: n_classes must be >= 2 (got {self.n_classes})")
+        if self.local and self.features.sr != self.sample_rate:
+            raise ConfigError(f"wavenet: features.sr {self.features.sr} != sample_rate {self.sample_rate}")
+
+    @property
+    def dilations(self) -> list[int]:
+        return [2 ** i for i in range(self.max_dilation_exp + 1)] * self.cycles
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples of past input one output depends on."""
+        return 1 + sum(self.dilations)
+
+    @classmethod
+    def debug(cls, **kw) -> WaveNetConfig:
+        """A tiny model for tests."""
+        base = dict(residual_channels=8, skip_channels=8, max_dilation_exp=4, cycles=1, global_channels=4,
+                    frame_channels=8, features=NOTES_FEATURES.replace(n_fft=256, hop_length=64, n_mels=16, n_mfcc=16))
+        base.update(kw)
+        return cls(**base)
+
+
+def mulaw_encode(audio: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
+    """Audio in [-1, 1] ``(...)`` -> mu-law classes ``(...)`` int64 in ``[0, n_classes)``."""
+    mu = n_classes - 1
+    x = audio.clamp(-1.0, 1.0)
+    f = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
+    return ((f + 1) / 2 * mu + 0.5).floor().long().clamp(0, mu)
+
+
+def mulaw_companded(q: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
+    """Classes -> the companded value in [-1, 1] the network reads as input."""
+    return 2.0 * q.to(torch.get_default_dtype() if not q.is_floating_point() else q.dtype) / (n_classes - 1) - 1.0
+
+
+def mulaw_decode(q: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
+    """Mu-law classes ``(...)`` -> audio in [-1, 1] ``(...)`` float32."""
+    mu = n_classes - 1
+    f = 2.0 * q.float() / mu - 1.0
+    return torch.sign(f) * ((1 + mu) ** f.abs() - 1) / mu
+
+
+def upsample_frames(frames: torch.Tensor, n_samples: int, hop: int) -> torch.Tensor:
+    """Linearly interpolate frame features ``(B, C, F)`` to samples ``(B, C, n_samples)``.
+
+    Frame ``f`` is centred on sample ``f * hop`` (the pipeline's ``center=True``);
+    samples past the last frame hold its value.
+    """
+    idx0, idx1, w = interpolation_table(n_samples, hop, frames.shape[-1], frames.device, frames.dtype)
+    return frames[..., idx0] * (1 - w) + frames[..., idx1] * w
+
+
+def interpolation_table(n_samples: int, hop: int, n_frames: int, device=None, dtype=torch.float32):
+    """``(idx0, idx1, w)`` such that sample t = (1 - w) frame[idx0] + w frame[idx1]."""
+    t = torch.arange(n_samples, device=device)
+    idx0 = torch.clamp(t // hop, max=n_frames - 1)
+    idx1 = torch.clamp(idx0 + 1, max=n_frames - 1)
+    w = ((t - (t // hop) * hop).to(dtype) / hop)
+    w = torch.where(t // hop >= n_frames - 1, torch.zeros_like(w), w)
+    return idx0, idx1, w
+
+
+class WaveNet(nn.Module):
+    """Causal dilated-convolution audio model with mu-law categorical output.
+
+    ``forward(inputs, family, pitch, mel)``: ``inputs`` ``(B, T)`` companded previous samples
+    -> logits ``(B, n_classes, T)``, where output ``t`` predicts sample ``t`` from inputs ``<= t``.
+    """
+
+    kind = "wavenet"
+    config_class = WaveNetConfig
+
+    def __init__(self, config: WaveNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        R, S, G = config.residual_channels, config.skip_channels, config.global_channels
+        L = len(config.dilations)
+        self.input = nn.Conv1d(1, R, 1)
+        self.dilated = nn.ModuleList([nn.Conv1d(R, 2 * R, 2) for _ in range(L)])   # taps (t - d, t)
+        self.residual = nn.ModuleList([nn.Conv1d(R, R, 1) for _ in range(L)])
+        self.skip = nn.ModuleList([nn.Conv1d(R, S, 1) for _ in range(L)])
+        self.out1 = nn.Conv1d(S, S, 1)
+        self.out2 = nn.Conv1d(S, config.n_classes, 1)
+        self.family_embed = nn.Embedding(config.n_families, G) if config.n_families > 0 else None
+        self.pitch_embed = nn.Embedding(128, G) if config.pitch_conditioning else None
+        self.global_proj = (nn.Linear(G, 2 * R * L, bias=False)
+                            if (self.family_embed is not None or self.pitch_embed is not None) else None)
+        if config.local:
+            C = config.frame_channels
+            self.frame_net = nn.Sequential(nn.Conv1d(config.features.n_mels, C, 3, padding=1), nn.Tanh(),
+                                           nn.Conv1d(C, C, 3, padding=1), nn.Tanh())
+            self.local_proj = nn.Conv1d(C, 2 * R * L, 1, bias=False)
+        else:
+            self.frame_net = None
+            self.local_proj = None
+
+    # ---- conditioning -------------------------------------------------------------------------
+    def global_bias(self, batch: int, family: torch.Tensor | None, pitch: torch.Tensor | None,
+                    device=None, dtype=None) -> torch.Tensor:
+        """Per-layer gate bias ``(B, L, 2R)``: conv biases plus the global conditioning."""
+        L, R = len(self.config.dilations), self.config.residual_channels
+        bias = torch.stack([conv.bias for conv in self.dilated])  # (L, 2R)
+        out = bias.unsqueeze(0).expand(batch, L, 2 * R)
+        if self.global_proj is not None:
+            g = 0
+            if self.family_embed is not None:
+                if family is None:
+                    raise ConfigError("this WaveNet needs a family (it is family-conditioned)")
+                g = g + self.family_embed(family.to(self.family_embed.weight.device).long().reshape(batch))
+            if self.pitch_embed is not None:
+                if pitch is None:
+                    raise ConfigError("this WaveNet needs a pitch (it is pitch-conditioned)")
+                g = g + self.pitch_embed(pitch.to(self.pitch_embed.weight.device).long().reshape(batch))
+            out = out + self.global_proj(g).view(batch, L, 2 * R)
+        return out
+
+    def frame_conditioning(self, mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel ``(B, n_mels, F)`` in dB -> per-layer gate inputs per frame ``(B, L, 2R, F)``."""
+        cfg = self.config
+        if self.local_proj is None:
+            raise ConfigError("this WaveNet is not a vocoder (no local conditioning)")
+        check_mel(mel, cfg.features.n_mels)
+        x = (mel + cfg.mel_offset) / cfg.mel_scale
+        h = self.local_proj(self.frame_net(x))  # (B, L*2R, F)
+        return h.view(h.shape[0], len(cfg.dilations), 2 * cfg.residual_channels, h.shape[-1])
+
+    # ---- the network --------------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, family: torch.Tensor | None = None, pitch: torch.Tensor | None = None,
+                mel: torch.Tensor | None = None) -> torch.Tensor:
+        B, T = inputs.shape
+        cfg = self.config
+        gbias = self.global_bias(B, family, pitch)  # (B, L, 2R)
+        frames = self.frame_conditioning(mel) if self.local_proj is not None else None
+        if frames is not None:
+            idx0, idx1, w = interpolation_table(T, cfg.features.hop_length, frames.shape[-1], inputs.device,
+                                                frames.dtype)
+        h = self.input(inputs.unsqueeze(1))  # (B, R, T)
+        skip = 0
+        for i, d in enumerate(cfg.dilations):
+            conv = self.dilated[i]
+            z = F.conv1d(F.pad(h, (d, 0)), conv.weight, None, dilation=d)  # (B, 2R, T)
+            z = z + gbias[:, i, :, None]
+            if frames is not None:
+                fr = frames[:, i]  # (B, 2R, F)
+                z = z + fr[..., idx0] * (1 - w) + fr[..., idx1] * w
+            a, b = z.chunk(2, dim=1)
+            g = torch.tanh(a) * torch.sigmoid(b)
+            h = h + self.residual[i](g)
+            skip = skip + self.skip[i](g)
+        return self.out2(F.relu(self.out1(F.relu(skip))))
+
+    # ---- training -----------------------------------------------------------------------------
+    def loss(self, audio: torch.Tensor, family: torch.Tensor | None = None, pitch: torch.Tensor | None = None,
+             mel: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean cross-entropy (nats per sample) of mu-law classes of ``audio`` ``(B, T)``."""
+        q = mulaw_encode(audio, self.config.n_classes)
+        prev = F.pad(mulaw_companded(q[:, :-1], self.config.n_classes), (1, 0))
+        logits = self(prev.to(audio.dtype), family, pitch, mel)
+        return F.cross_entropy(logits, q)
+
+    def training_step(self, batch: dict) -> torch.Tensor:
+        return self.loss(batch["audio"], batch.get("family"), batch.get("pitch"), batch.get("mel"))
+
+    def validation_step(self, batch: dict) -> dict:
+        return {"loss": float(self.training_step(batch))}
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def check_mel(mel: torch.Tensor, n_mels: int) -> None:
+    """A BadInputError for a mel of the wrong shape or with NaN/inf values."""
+    if mel.dim() != 3:
+        raise BadInputError(f"log-mel must be (batch, bands, frames), got shape {tuple(mel.shape)}")
+    if mel.shape[1] != n_mels:
+        raise BadInputError(f"log-mel has {mel.shape[1]} mel bands but the model expects {n_mels}")
+    if mel.shape[-1] < 1:
+        raise BadInputError("log-mel has no frames")
+    if not torch.isfinite(mel).all():
+        raise BadInputError("log-mel contains NaN or infinite values")

@@ -1,0 +1,216 @@
+"""Training WaveNets on the notes dataset: the ``wavenet`` recipe task.
+
+``data.mode: generator`` trains a family + pitch conditioned sample generator;
+``data.mode: vocoder`` trains a mel vocoder (local conditioning on the log-mel
+of the same note, made by the shared pipeline with the model's FeatureConfig).
+Items are random crops of ``segment`` samples (half of them from the note's
+onset, where the attack is); splits follow the dataset's (held-out programs).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.errors import ConfigError
+from soundart.train.recipe import Prepared, Task
+
+
+@dataclass
+class WaveNetDataConfig:
+    """Where the notes are and how they are cut.
+
+    root : notes dataset folder (``data/make_notes.py``); relative to the working directory.
+    mode : "generator" (family + pitch conditioning) or "vocoder" (log-mel conditioning).
+    segment : samples per training crop (a multiple of the mel hop for a vocoder).
+    onset_fraction : share of crops that start at the note's onset.
+    max_items : cap on training notes (0: all), drawn deterministically.
+    eval_items : held-out (test split) notes measured by ``evaluate``.
+    eval_seconds : seconds of each held-out note vocoded or scored.
+    seed : crop and subset seed.
+    """
+
+    root: str = "data/notes"
+    mode: str = "generator"
+    segment: int = 2048
+    onset_fraction: float = 0.5
+    max_items: int = 0
+    eval_items: int = 16
+    eval_seconds: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("generator", "vocoder"):
+            raise ConfigError(f"wavenet data.mode must be generator or vocoder (got {self.mode!r})")
+        if self.segment < 16:
+            raise ConfigError(f"wavenet data.segment must be >= 16 (got {self.segment})")
+
+
+class NoteCrops(torch.utils.data.Dataset):
+    """Random crops of notes: ``{"audio": (segment,), "family": int, "pitch": int, "start": int}``.
+
+    A vocoder's crop also carries the whole note (``"note"``) so the collate can
+    compute the log-mel over the full note and cut the frames the crop covers.
+    """
+
+    def __init__(self, notes, segment: int, hop: int, onset_fraction: float, seed: int, whole: bool) -> None:
+        self.notes, self.segment, self.hop = notes, segment, hop
+        self.onset_fraction, self.seed, self.whole = onset_fraction, seed, whole
+        self.calls = 0
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        import soundfile
+
+        row = self.notes.rows[i]
+        rng = random.Random((self.seed, i, self.calls).__hash__())
+        self.calls += 1
+        path = self.notes.root / row.file
+        n = soundfile.info(str(path)).frames
+        start = 0
+        if rng.random() >= self.onset_fraction and n > self.segment:
+            start = rng.randrange(0, (n - self.segment) // self.hop + 1) * self.hop
+        item = {"family": self.notes.family_names.index(row.family), "pitch": row.pitch, "start": start}
+        if self.whole:
+            note, _ = soundfile.read(str(path), dtype="float32")
+            item["note"] = torch.from_numpy(np.ascontiguousarray(note))
+            audio = note[start:start + self.segment]
+        else:
+            audio, _ = soundfile.read(str(path), start=start, stop=start + self.segment, dtype="float32")
+        if len(audio) < self.segment:
+            audio = np.pad(audio, (0, self.segment - len(audio)))
+        item["audio"] = torch.from_numpy(np.ascontiguousarray(audio))
+        return item
+
+
+def make_collate(model_config: WaveNetConfig, segment: int):
+    """Batch crops; a vocoder batch gets ``"mel"`` ``(B, n_mels, segment // hop + 1)`` in dB."""
+    def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        from soundart.features import logmel
+
+        batch = {"audio": torch.stack([it["audio"] for it in items])}
+        if model_config.n_families > 0:
+            batch["family"] = torch.tensor([it["family"] for it in items])
+        if model_config.pitch_conditioning:
+            batch["pitch"] = torch.tensor([it["pitch"] for it in items])
+        if model_config.local:
+            hop = model_config.features.hop_length
+            notes = torch.stack([it["note"] for it in items])
+            mel = logmel(notes, model_config.features)  # (B, n_mels, frames of the whole note)
+            n = segment // hop + 1
+            mel = torch.nn.functional.pad(mel, (0, n), value=float(mel.min()))  # crops reaching the end
+            batch["mel"] = torch.stack([mel[b, :, it["start"] // hop: it["start"] // hop + n]
+                                        for b, it in enumerate(items)])
+        return batch
+
+    return collate
+
+
+def _notes(data: WaveNetDataConfig, split: str):
+    from soundart.audio.notes import NotesDataset
+
+    ds = NotesDataset(Path(data.root), split=split)
+    if split == "train" and data.max_items and len(ds) > data.max_items:
+        rows = list(ds.rows)
+        random.Random(data.seed).shuffle(rows)
+        ds.rows = sorted(rows[:data.max_items], key=lambda r: r.file)
+    return ds
+
+
+def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
+    from soundart.audio.notes import family_names
+
+    vocoder = data.mode == "vocoder"
+    if vocoder and not model_config.local:
+        raise ConfigError("wavenet: data.mode vocoder needs model.local: true")
+    if vocoder and data.segment % model_config.features.hop_length:
+        raise ConfigError(f"wavenet: data.segment {data.segment} must be a multiple of the hop "
+                          f"{model_config.features.hop_length}")
+    if not vocoder and model_config.n_families not in (0, len(family_names())):
+        raise ConfigError(f"wavenet: model.n_families must be {len(family_names())} for the notes dataset")
+    model = WaveNet(model_config)
+    hop = model_config.features.hop_length
+    train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder)
+    valid = NoteCrops(_notes(data, "valid"), data.segment, hop, data.onset_fraction, data.seed + 1, vocoder)
+    what = "log-mel -> audio vocoder" if vocoder else "family + pitch conditioned generator"
+    description = (f"notes dataset ({data.root}): {len(train)} training notes of "
+                   f"{len(set(r.program for r in train.notes.rows))} GM programs, 16 kHz, crops of "
+                   f"{data.segment} samples; {what}; valid/test programs held out")
+    return Prepared(model=model, train_data=train, val_data=valid, collate_fn=make_collate(model_config, data.segment),
+                    data_description=description)
+
+
+@torch.no_grad()
+def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dict[str, Any]:
+    """Held-out (test split, unseen programs) metrics.
+
+    generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes.
+    vocoder: log-mel L1 (dB) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
+    """
+    test = _notes(data, "test")
+    rows = list(test.rows)
+    random.Random(data.seed).shuffle(rows)
+    test.rows = rows[:data.eval_items]
+    if data.mode == "generator":
+        return {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds), 4),
+                "test_notes": len(test.rows)}
+    result = vocoder_l1(model, test, data.eval_seconds)
+    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
+
+
+def load_clips(notes, seconds: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first ``seconds`` of every note: audio ``(N, samples)``, family ``(N,)``, pitch ``(N,)``."""
+    import soundfile
+
+    n = int(round(seconds * 16000))
+    audio, fam, pitch = [], [], []
+    for row in notes.rows:
+        a, _ = soundfile.read(str(notes.root / row.file), stop=n, dtype="float32")
+        audio.append(torch.from_numpy(np.pad(a, (0, n - len(a)))))
+        fam.append(notes.family_names.index(row.family))
+        pitch.append(row.pitch)
+    return torch.stack(audio), torch.tensor(fam), torch.tensor(pitch)
+
+
+def generator_nll(model: WaveNet, notes, seconds: float) -> float:
+    """Mean NLL (bits per sample) of the model on the notes' first ``seconds``."""
+    import math
+
+    audio, fam, pitch = load_clips(notes, seconds)
+    device = next(model.parameters()).device
+    total = 0.0
+    for i in range(len(audio)):
+        loss = model.loss(audio[i:i + 1].to(device), fam[i:i + 1].to(device), pitch[i:i + 1].to(device))
+        total += float(loss)
+    return total / len(audio) / math.log(2)
+
+
+def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0) -> dict[str, float]:
+    """Log-mel L1 (dB) against the original note: WaveNet-vocoded vs 64-iteration Griffin-Lim."""
+    from soundart.audio.wavenet_generate import generate_audio
+    from soundart.features import logmel, logmel_to_audio
+
+    cfg = model.config.features
+    audio, _, _ = load_clips(notes, seconds)
+    hop = cfg.hop_length
+    n = (audio.shape[-1] // hop) * hop
+    audio = audio[:, :n]
+    mel = logmel(audio, cfg)  # (N, n_mels, n // hop + 1)
+    wn = generate_audio(model, n, mel=mel, seed=seed)
+    gl = logmel_to_audio(mel, cfg, n_iter=64, length=n, generator=torch.Generator().manual_seed(seed))
+    l1_wn = float((logmel(wn, cfg) - mel).abs().mean())
+    l1_gl = float((logmel(gl, cfg) - mel).abs().mean())
+    return {"test_logmel_l1_wavenet_db": l1_wn, "test_logmel_l1_griffinlim64_db": l1_gl,
+            "test_notes": int(audio.shape[0]), "seconds_per_note": n / cfg.sr}
+
+
+TASK = Task(name="wavenet", model_config_class=WaveNetConfig, data_config_class=WaveNetDataConfig,
+            prepare=prepare, evaluate=evaluate)
