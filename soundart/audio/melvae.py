@@ -4,6 +4,9 @@ The model sees a fixed-size log-mel patch ``(n_mels, frames)`` from the shared
 spectral pipeline (its ``FeatureConfig`` lives in the model config), scaled to
 about [-1, 1] by ``(dB - db_offset) / db_scale``. The encoder is a stack of
 stride-2 convolutions; the decoder mirrors it with transposed convolutions.
+Both have a linear path around the convolutions (input -> latent statistics,
+latent -> output), so the model contains a linear, PCA-like autoencoder and
+the convolutions add what a linear map cannot.
 
 Conditioning (``condition="pitch_family"``): a pitch embedding and a family
 embedding join the encoder's features before the latent heads and ``z`` in the
@@ -45,7 +48,7 @@ class MelVAEConfig:
 
     features: FeatureConfig = field(default_factory=default_features)
     frames: int = 64
-    channels: tuple[int, ...] = (32, 64, 128, 128)
+    channels: tuple[int, ...] = (32, 64, 96, 96)
     latent: int = 32
     condition: str = "pitch_family"
     pitch_min: int = 24
@@ -120,6 +123,12 @@ class MelVAE(nn.Module):
         self.cond_size = cond
         self.to_stats = nn.Linear(flat + cond, 2 * cfg.latent)
         self.from_latent = nn.Linear(cfg.latent + cond, flat)
+        # linear paths around the convolutions: the model contains a linear (PCA-like)
+        # autoencoder and the convolutions learn what a linear map cannot
+        self.linear_in = nn.Linear(n_mels * cfg.frames, 2 * cfg.latent)
+        self.linear_out = nn.Linear(cfg.latent + cond, n_mels * cfg.frames)
+        nn.init.zeros_(self.linear_in.weight)
+        nn.init.normal_(self.linear_out.weight, std=1e-3)
         rev = ch[::-1]
         self.decoder = nn.Sequential(*[_up_block(a, b) for a, b in zip(rev, rev[1:] + (rev[-1],))])
         self.head = nn.Conv2d(rev[-1], 1, 3, padding=1)
@@ -198,7 +207,7 @@ class MelVAE(nn.Module):
         c = self._cond(pitch, family, x.shape[0], x.device)
         if c is not None:
             h = torch.cat([h, c], dim=-1)
-        mu, logvar = self.to_stats(h).chunk(2, dim=-1)
+        mu, logvar = (self.to_stats(h) + self.linear_in(x.flatten(1))).chunk(2, dim=-1)
         return mu, logvar.clamp(-12, 8)
 
     def decode(self, z: torch.Tensor, pitch: torch.Tensor | None = None,
@@ -208,7 +217,8 @@ class MelVAE(nn.Module):
         if c is not None:
             z = torch.cat([z, c], dim=-1)
         h = self.from_latent(z).view(z.shape[0], *self.bottom)
-        return self.head(self.decoder(h))[:, 0]
+        linear = self.linear_out(z).view(z.shape[0], self.config.features.n_mels, self.config.frames)
+        return self.head(self.decoder(h))[:, 0] + linear
 
     def forward(self, x: torch.Tensor, pitch: torch.Tensor | None = None,
                 family: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import shutil
@@ -219,13 +220,44 @@ def voice_for_program(program: int) -> Voice:
     return FAMILY_VOICES[max(0, min(127, int(program))) // 8]
 
 
+TABLE_SIZE = 4096
+
+
+def _lookup(table: torch.Tensor, cycles: torch.Tensor) -> torch.Tensor:
+    """Nearest-sample read of a one-period wavetable ``(TABLE_SIZE + 1,)`` at ``cycles`` (periods).
+
+    With 4096 points per period the phase error is below 1/8192 of a cycle (about -50 dB
+    for the 14th harmonic), and one ``index_select`` is ~6x faster than interpolating.
+    """
+    import torch
+
+    return table.index_select(0, (torch.frac(cycles) * TABLE_SIZE).round_().long())
+
+
+@functools.lru_cache(maxsize=64)
+def _harmonic_table(n_harmonics: int, odd_only: bool) -> torch.Tensor:
+    """One period of each harmonic, ``(n_harmonics, TABLE_SIZE + 1)``, with fixed seeded phases."""
+    import torch
+
+    k = torch.arange(1, n_harmonics + 1, dtype=torch.float32)
+    if odd_only:
+        k = 2 * k - 1
+    grid = torch.arange(TABLE_SIZE + 1, dtype=torch.float32) / TABLE_SIZE
+    offsets = 2 * math.pi * torch.rand(n_harmonics, 1, generator=torch.Generator().manual_seed(n_harmonics))
+    return torch.sin(2 * math.pi * k[:, None] * grid[None] + offsets)
+
+
 def _note_tone(pitch: float, velocity: int, dur: float, voice: Voice, sr: int, gen) -> torch.Tensor:
-    """One note of a voice: (samples,) float32, ``dur`` seconds held then released."""
+    """One note of a voice: (samples,) float32, ``dur`` seconds held then released.
+
+    Harmonic voices read a one-period wavetable (bright at the onset, cross-faded to a
+    duller table as ``harm_decay`` dictates); inharmonic ones sum their few partials.
+    """
     import torch
 
     n_hold = max(1, int(round(dur * sr)))
     n = n_hold + int(round(voice.release * sr))
-    t = torch.arange(n, dtype=torch.float32) / sr
+    t = _time(n, sr)
     f0 = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
     k = torch.arange(1, voice.n_harmonics + 1, dtype=torch.float32)
     if voice.odd_only:
@@ -237,33 +269,57 @@ def _note_tone(pitch: float, velocity: int, dur: float, voice: Voice, sr: int, g
         return torch.zeros(n)
     vel = velocity / 127.0
     amps = k ** -(voice.tilt + 0.8 * (1 - vel))  # softer notes are duller
-    phase = 2 * math.pi * f0 * t
+    cycles = f0 * t
     if voice.vibrato:
         depth = 2.0 ** (voice.vibrato / 12.0) - 1.0
-        phase = phase + (depth * f0 / 5.5) * (1 - torch.cos(2 * math.pi * 5.5 * t)) * (t > 0.15)
-    partials = torch.sin(ratio[:, None] * phase[None] + 2 * math.pi * torch.rand(len(k), 1, generator=gen))
-    if voice.harm_decay:
-        partials = partials * torch.exp(-voice.harm_decay * (k[:, None] - 1) * t[None])
-    tone = (amps[:, None] * partials).sum(0)
-    if voice.detune:
-        cents = 2.0 ** (voice.detune / 1200.0)
-        tone = tone + (amps[:, None] * torch.sin(ratio[:, None] * phase[None] * cents)).sum(0)
-        tone = tone * 0.6
+        cycles = cycles + (depth * f0 / 5.5 / (2 * math.pi)) * (1 - torch.cos(2 * math.pi * 5.5 * t)) * (t > 0.15)
+    if voice.inharmonic:
+        offsets = 2 * math.pi * torch.rand(len(k), 1, generator=gen)
+        partials = torch.sin(2 * math.pi * ratio[:, None] * cycles[None] + offsets)
+        if voice.harm_decay:
+            partials = partials * torch.exp(-voice.harm_decay * (k[:, None] - 1) * t[None])
+        tone = (amps[:, None] * partials).sum(0)
+    else:
+        waves = _harmonic_table(voice.n_harmonics, voice.odd_only)[: len(k)]  # (K, TABLE_SIZE + 1)
+        cycles = cycles + float(torch.rand(1, generator=gen))  # a random starting phase
+        bright = amps @ waves
+        tone = _lookup(bright, cycles)
+        if voice.harm_decay:  # cross-fade to the table the per-harmonic decay reaches after 1 s
+            dull = (amps * torch.exp(-voice.harm_decay * (k - 1))) @ waves
+            w = torch.exp(-voice.harm_decay * 2.0 * t)
+            low = _lookup(dull, cycles)
+            tone = low + w * (tone - low)
+        if voice.detune:
+            tone = 0.6 * (tone + _lookup(bright, cycles * 2.0 ** (voice.detune / 1200.0)))
     if voice.noise:
         tone = tone + voice.noise * amps.sum() * (2 * torch.rand(n, generator=gen) - 1)
     return tone * _envelope(n, n_hold, voice, sr) * (0.15 + 0.85 * vel) / amps.sum()
 
 
-def _envelope(n: int, n_hold: int, voice: Voice, sr: int) -> torch.Tensor:
+_TIME: dict[int, torch.Tensor] = {}
+
+
+def _time(n: int, sr: int) -> torch.Tensor:
+    """Seconds of samples 0..n-1 at ``sr``: a slice of one cached, growing ramp (read-only)."""
     import torch
 
-    t = torch.arange(n, dtype=torch.float32) / sr
-    env = torch.clamp(t / max(voice.attack, 1.0 / sr), max=1.0)
-    if voice.decay:
-        env = env * torch.exp(-voice.decay * t)
-    level = env[n_hold - 1]
-    tail = torch.arange(n - n_hold, dtype=torch.float32) / sr
-    env[n_hold:] = level * torch.exp(-tail * (6.9 / max(voice.release, 1e-3)))  # -60 dB at release
+    ramp = _TIME.get(sr)
+    if ramp is None or len(ramp) < n:
+        ramp = torch.arange(max(n, 10 * sr), dtype=torch.float32) / sr
+        _TIME[sr] = ramp
+    return ramp[:n]
+
+
+def _envelope(n: int, n_hold: int, voice: Voice, sr: int) -> torch.Tensor:
+    """Attack ramp, optional exponential decay while held, exponential release to -60 dB."""
+    import torch
+
+    t = _time(n, sr)
+    env = torch.exp(t * -voice.decay) if voice.decay else torch.ones(n)
+    n_att = min(n, max(1, int(voice.attack * sr)))
+    env[:n_att] *= t[:n_att] / max(voice.attack, 1.0 / sr)
+    level = float(env[n_hold - 1])
+    env[n_hold:] = t[: n - n_hold].mul(-6.9 / max(voice.release, 1e-3)).exp_().mul_(level)
     return env
 
 

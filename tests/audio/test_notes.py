@@ -37,14 +37,15 @@ def test_manifest_and_dataset_items(tiny_notes):
     rows = read_manifest(tiny_notes)
     with open(tiny_notes / "manifest.csv") as fh:
         assert tuple(next(csv.reader(fh))) == MANIFEST_COLUMNS
-    assert len(rows) == 8 * 7, len(rows)  # 8 programs x pitches 24, 36, ..., 96, one velocity
+    assert len(rows) == 4 * 7, len(rows)  # 4 programs x pitches 24, 36, ..., 96, one velocity
     by_program = {}
     for r in rows:
         by_program.setdefault(r.program, set()).add(r.split)
         assert r.family in ("keyboard", "strings") and 24 <= r.pitch <= 96 and r.velocity == 100
     assert all(len(s) == 1 for s in by_program.values()), by_program
+    assert {p: s.pop() for p, s in by_program.items()} == {0: "train", 1: "test", 40: "train", 43: "valid"}
     ds = NotesDataset(tiny_notes, split="all", families=["strings"])
-    assert len(ds) == 4 * 7
+    assert len(ds) == 2 * 7
     audio, pitch, family = ds[0]
     assert audio.shape == (64000,), audio.shape
     assert family == family_names().index("strings") and pitch == 24

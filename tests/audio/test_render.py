@@ -97,3 +97,15 @@ def test_render_cli_writes_wav_and_refuses_bad_input(tmp_path):
     result = runner.invoke(cli, ["render", str(empty), "-o", str(tmp_path / "e.wav")])
     assert result.exit_code == 2 and "no notes" in result.output
     assert not (tmp_path / "e.wav").exists()
+
+
+def test_without_fluidsynth_it_falls_back_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no fluidsynth binary on PATH
+    chosen = find_backend(None, "auto")
+    assert chosen.name == "builtin" and "fluidsynth is not installed" in chosen.reason
+    mid, out = tmp_path / "band.mid", tmp_path / "band.wav"
+    band(1.0).write(str(mid))
+    result = CliRunner().invoke(cli, ["render", str(mid), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fluidsynth is not installed; falling back to the built-in synth" in result.output
+    assert out.exists()
