@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("soundart.cli:eval_group", "Measure a model: NLL on a benchmark, sketch statistics, classifier accuracy."),
     "style": ("soundart.commands.spectral:style", "Spectrogram style transfer: CONTENT with the texture of STYLE."),
     "synth": ("soundart.cli:synth_group", "Make audio clips with the generative audio models."),
+    "vocode": ("soundart.commands.wavenet:vocode", "Turn a log-mel (.npy) or an audio file's log-mel into audio with the WaveNet vocoder."),
     "render": ("soundart.commands.audio:render", "Render MIDI to audio (FluidSynth + GM SoundFont, or the built-in synth)."),
     "sketch": ("soundart.commands.music:sketch", "Write a MIDI sketch: style, key, tempo, meter, bars; continue a primer."),
 }
@@ -39,6 +40,7 @@ SYNTH_COMMANDS: dict[str, tuple[str, str]] = {
     "vae": ("soundart.commands.audio:vae", "Sample new notes from the mel VAE (pitch, family)."),
     "morph": ("soundart.commands.audio:morph", "Morph one sound into another through the VAE's latent space."),
     "reconstruct": ("soundart.commands.audio:reconstruct", "Encode and decode a sound with the mel VAE."),
+    "wavenet": ("soundart.commands.wavenet:synth_wavenet", "Generate notes sample by sample with WaveNet (family, pitch), faster than real time."),
     "gan": ("soundart.commands.spectral:gan", "Sample audio clips from the spectrogram GAN (SpecGAN), optionally by family."),
 }
 

@@ -27,6 +27,12 @@ class ShippedModel:
 # Each issue that ships a model adds its line here.
 DEFAULT_MODELS: dict[str, ShippedModel] = {
     "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
+    "wavenet-notes": ShippedModel("wavenet-notes", "wavenet-notes",
+                                  "WaveNet note generator (soundart synth wavenet): family + pitch conditioned, 16 kHz",
+                                  "wavenet-notes"),
+    "wavenet-vocoder": ShippedModel("wavenet-vocoder", "wavenet-vocoder",
+                                    "WaveNet mel vocoder (soundart vocode, synth vae --vocoder wavenet): 64-band "
+                                    "log-mel -> 16 kHz audio", "wavenet-vocoder"),
 }
 
 

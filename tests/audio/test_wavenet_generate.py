@@ -14,6 +14,15 @@ from soundart.cli import cli
 from soundart.errors import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models: one thread avoids OpenMP spin-waiting on the shared 2-core CPU."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _model(seed: int = 0, **kw) -> WaveNet:
     torch.manual_seed(seed)
     model = WaveNet(WaveNetConfig.debug(**kw))
