@@ -236,7 +236,7 @@ class WaveNet(nn.Module):
         return self.loss(batch["audio"], batch.get("family"), batch.get("pitch"), batch.get("mel"))
 
     def validation_step(self, batch: dict) -> dict:
-        return {"loss": float(self.training_step(batch))}
+        return {"loss": float(self.training_step(batch).detach())}
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
