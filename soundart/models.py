@@ -26,6 +26,8 @@ class ShippedModel:
 
 # Each issue that ships a model adds its line here.
 DEFAULT_MODELS: dict[str, ShippedModel] = {
+    "melvae": ShippedModel("melvae", "melvae", "audio notes (soundart synth vae/morph/reconstruct): "
+                           "mel-spectrogram VAE conditioned on pitch and instrument family", "melvae"),
     "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
     "wavenet-notes": ShippedModel("wavenet-notes", "wavenet-notes",
                                   "WaveNet note generator (soundart synth wavenet): family + pitch conditioned, 16 kHz",

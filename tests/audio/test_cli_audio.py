@@ -50,7 +50,6 @@ def test_synth_vae_writes_n_clips(vae_info, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--family", "kazoo"], "unknown family 'kazoo'"),
     (["--pitch", "110"], "pitch 110 is outside"),
-    (["--vocoder", "wavenet"], "wavenet vocoder is not available"),
     (["--seconds", "60"], "longer than the model's clip"),
 ])
 def test_synth_vae_bad_input(vae_info, tmp_path, args, message):
