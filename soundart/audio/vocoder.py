@@ -2,8 +2,7 @@
 
 ``griffinlim`` inverts the log-mel through the shared spectral pipeline
 (un-log, non-negative least-squares un-mel, fast Griffin-Lim). ``wavenet``
-(a neural vocoder) is added by the WaveNet work and is reported as
-unavailable until then.
+runs the shipped WaveNet mel vocoder (``soundart.audio.wavenet_generate.vocode_wavenet``).
 """
 
 from __future__ import annotations
@@ -49,8 +48,9 @@ def vocode(logmel: torch.Tensor, feature_config: FeatureConfig, method: str = "g
         raise BadInputError(f"vocode expects a log-mel of shape (B, {feature_config.n_mels}, frames), "
                             f"got {tuple(logmel.shape)}")
     if method == "wavenet":
-        raise ConfigError("the wavenet vocoder is not available in this version of soundart; "
-                          "use --vocoder griffinlim")
+        from soundart.audio.wavenet_generate import vocode_wavenet
+
+        return vocode_wavenet(logmel.float().cpu(), feature_config, device=device, seed=seed, progress=True)
     dev = resolve_device(device)
     generator = None if seed is None else torch.Generator().manual_seed(int(seed))
     length = (logmel.shape[-1] - 1) * feature_config.hop_length
