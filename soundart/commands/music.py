@@ -41,6 +41,7 @@ def _outputs(output: Path, n: int) -> list[Path]:
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="Sampling temperature (> 0).")
 @click.option("--top-k", type=int, default=None, help="Sample among the K likeliest tokens.")
 @click.option("--top-p", type=float, default=0.95, show_default=True, help="Nucleus sampling mass in (0, 1].")
+@click.option("--free-pitch", is_flag=True, help="Let the model leave the key's scale (default: notes stay in key).")
 @seed_option
 @click.option("-n", "count", type=int, default=1, show_default=True, help="How many sketches.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Piano-roll PNG of the (first) sketch.")
@@ -51,7 +52,7 @@ def _outputs(output: Path, n: int) -> list[Path]:
 @force_option
 def sketch(output: Path, model_spec: str, style: str | None, key: str | None, tempo: float | None,
            meter: str | None, bars: int, program: int | None, primer: Path | None, include_primer: bool,
-           temperature: float, top_k: int | None, top_p: float | None, seed: int | None, count: int,
+           temperature: float, top_k: int | None, top_p: float | None, free_pitch: bool, seed: int | None, count: int,
            plot: Path | None, render: Path | None, device: str, force: bool) -> None:
     """Write a MIDI sketch (or -n of them) from a token model: style, key, tempo, meter, bars.
 
@@ -148,7 +149,8 @@ def sketch(output: Path, model_spec: str, style: str | None, key: str | None, te
     with tqdm(total=bars * count, desc="sketching", unit="bar", file=sys.stderr,
               disable=count * bars < 32) as progress:
         results = generate(step_model, codec, prompts, bars, temperature=temperature, top_k=top_k, top_p=top_p,
-                           seed=int(rng.integers(2**31)), programs=programs, progress=progress)
+                           seed=int(rng.integers(2**31)), programs=programs, in_key=not free_pitch,
+                           progress=progress)
     from soundart.io import save_midi
 
     written = []

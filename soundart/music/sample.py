@@ -77,10 +77,16 @@ class EventGrammar:
     programs : allowed instruments (GM program numbers, 128 = drums); None = any.
     pitch_range : allowed pitches (inclusive) for pitched instruments.
     max_bar_tokens : after this many tokens in one bar, only the bar's end is allowed (termination).
+    key : when given (0-23), pitched notes keep to that key's scale (:func:`scale_pitch_classes`).
     """
 
     def __init__(self, codec: Codec, bars: int, programs: Sequence[int] | None = None,
-                 pitch_range: tuple[int, int] = (21, 108), max_bar_tokens: int = 256) -> None:
+                 pitch_range: tuple[int, int] = (21, 108), max_bar_tokens: int = 256,
+                 key: int | None = None) -> None:
+        self.pitch_ok = np.ones(128, bool)
+        if key is not None:
+            pcs = scale_pitch_classes(key)
+            self.pitch_ok = np.array([p % 12 in pcs for p in range(128)])
         self.codec, self.bars = codec, bars
         self.programs = None if programs is None else sorted(set(int(p) for p in programs))
         self.pitch_range = pitch_range
@@ -149,6 +155,8 @@ class EventGrammar:
         elif self.state == "prog":
             lo, hi = (0, 127) if self.prog == DRUMS else self.pitch_range
             m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
+            if self.prog != DRUMS:
+                m[c.pitch0:c.pitch0 + 128] &= self.pitch_ok
         else:  # "bar" or "dur": a note is complete
             if self.state == "dur":
                 if self.last_dur == c.config.max_duration:
@@ -158,6 +166,8 @@ class EventGrammar:
                     lo = max(lo, self.pitch + 1)
                     if lo <= hi:
                         m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
+                        if self.prog != DRUMS:
+                            m[c.pitch0:c.pitch0 + 128] &= self.pitch_ok
                     higher = self.m_prog.copy()
                     higher[: c.prog0 + self.prog + 1] = False
                     m |= higher
@@ -166,6 +176,14 @@ class EventGrammar:
             m[c.bar] = True
             m[c.eos] = last_bar
         return m
+
+
+def scale_pitch_classes(key: int) -> set[int]:
+    """Pitch classes of a key (0-11 major, 12-23 minor): the major scale, or natural minor plus the
+    raised 7th (harmonic minor's leading tone), which tonal music in minor uses constantly."""
+    tonic = key % 12
+    steps = (0, 2, 3, 5, 7, 8, 10, 11) if key >= 12 else (0, 2, 4, 5, 7, 9, 11)
+    return {(tonic + s) % 12 for s in steps}
 
 
 # ---- steppers -------------------------------------------------------------------------------------
@@ -274,7 +292,7 @@ class Generated:
 
 def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], bars: int, *,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-             seed: int | None = None, programs: Sequence[int] | None = None,
+             seed: int | None = None, programs: Sequence[int] | None = None, in_key: bool = False,
              max_tokens: int = 8192, progress: Any = None) -> list[Generated]:
     """Continue each prompt (header [+ primer bars + BAR]) until ``bars`` more bars are complete.
 
@@ -284,6 +302,7 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     prompts : token ids per sequence; all are fed through the model, state carried (no recomputation).
     bars : bars to generate after the prompt (the prompt's BAR tokens are counted separately).
     programs : allowed GM programs (None = any, 128 = drums).
+    in_key : keep pitched notes in the scale of each prompt's KEY token.
     """
     if bars < 1:
         raise ConfigError(f"--bars must be >= 1, got {bars}")
@@ -292,7 +311,9 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     grammars = []
     for p in prompts:
         prompt_bars = sum(1 for t in p if t == codec.bar)
-        g = EventGrammar(codec, bars + max(0, prompt_bars - 1) if prompt_bars else bars, programs)
+        keys = [codec.kind(t)[1] for t in p if codec.kind(t)[0] == "KEY"]
+        g = EventGrammar(codec, bars + max(0, prompt_bars - 1) if prompt_bars else bars, programs,
+                         key=keys[0] if in_key and keys else None)
         grammars.append(g)
     # feed prompts (right-aligned would mix states; feed token by token with per-row padding by repeat)
     state = step_model.init_state(B)

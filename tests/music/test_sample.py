@@ -69,3 +69,14 @@ def test_primer_continuation_counts_new_bars(fast_model):
     out = generate(fast_model, codec, [prompt], 2, seed=3)[0]
     assert out.tokens[: len(prompt)] == prompt
     assert out.tokens.count(codec.bar) == 3 + 2
+
+
+def test_in_key_constraint_keeps_the_scale(fast_model):
+    from soundart.music.sample import scale_pitch_classes
+
+    codec = Codec()
+    assert scale_pitch_classes(14) == {2, 4, 5, 7, 9, 10, 0, 1}  # D minor + C#
+    prompts = [codec.header("chorale", 14, "4/4", 90) + [codec.bar]] * 4
+    out = generate(fast_model, codec, prompts, 3, temperature=2.0, seed=0, in_key=True, programs=[0])
+    pitches = [n.pitch for g in out for n in codec.decode(g.tokens).notes]
+    assert pitches and all(p % 12 in scale_pitch_classes(14) for p in pitches)
