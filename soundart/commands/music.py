@@ -102,6 +102,9 @@ def sketch(output: Path, model_spec: str, style: str | None, key: str | None, te
     codec: Codec = read_codec_config(doc)
     styles = codec.config.styles
     style = style or ("chorale" if "chorale" in styles else styles[0])
+    trained = doc.get("metadata", {}).get("data_config", {})
+    if trained.get("source") == "music21" and trained.get("styles"):
+        styles = tuple(trained["styles"])  # only the styles the model has seen
     if style not in styles:
         raise ConfigError(f"unknown style {style!r} for this model (known: {', '.join(styles)})")
     if meter is not None and meter not in codec.config.meters:
