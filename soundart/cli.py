@@ -26,8 +26,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "style": ("soundart.commands.spectral:style", "Spectrogram style transfer: CONTENT with the texture of STYLE."),
     "synth": ("soundart.cli:synth_group", "Make audio clips with the generative audio models."),
     "vocode": ("soundart.commands.wavenet:vocode", "Turn a log-mel (.npy) or an audio file's log-mel into audio with the WaveNet vocoder."),
-    "render": ("soundart.commands.audio:render", "Render MIDI to audio (FluidSynth + GM SoundFont, or the built-in synth)."),
     "sketch": ("soundart.commands.music:sketch", "Write a MIDI sketch: style, key, tempo, meter, bars; continue a primer."),
+    "render": ("soundart.commands.audio:render", "Render MIDI to audio (FluidSynth + GM SoundFont, or the built-in synth)."),
 }
 
 # subcommands of `soundart eval` and `soundart synth`, same layout as COMMANDS
@@ -37,11 +37,11 @@ EVAL_COMMANDS: dict[str, tuple[str, str]] = {
     "sketches": ("soundart.commands.music:eval_sketches", "MusPy-style statistics of generated MIDI vs a reference corpus."),
 }
 SYNTH_COMMANDS: dict[str, tuple[str, str]] = {
+    "gan": ("soundart.commands.spectral:gan", "Sample audio clips from the spectrogram GAN (SpecGAN), optionally by family."),
     "vae": ("soundart.commands.audio:vae", "Sample new notes from the mel VAE (pitch, family)."),
     "morph": ("soundart.commands.audio:morph", "Morph one sound into another through the VAE's latent space."),
     "reconstruct": ("soundart.commands.audio:reconstruct", "Encode and decode a sound with the mel VAE."),
     "wavenet": ("soundart.commands.wavenet:synth_wavenet", "Generate notes sample by sample with WaveNet (family, pitch), faster than real time."),
-    "gan": ("soundart.commands.spectral:gan", "Sample audio clips from the spectrogram GAN (SpecGAN), optionally by family."),
 }
 
 

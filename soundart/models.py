@@ -26,6 +26,8 @@ class ShippedModel:
 
 # Each issue that ships a model adds its line here.
 DEFAULT_MODELS: dict[str, ShippedModel] = {
+    "specgan": ShippedModel("specgan", "specgan",
+                            "spectrogram GAN clips by instrument family (soundart synth gan)", "specgan"),
     "melvae": ShippedModel("melvae", "melvae", "audio notes (soundart synth vae/morph/reconstruct): "
                            "mel-spectrogram VAE conditioned on pitch and instrument family", "melvae"),
     "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
@@ -35,6 +37,9 @@ DEFAULT_MODELS: dict[str, ShippedModel] = {
     "wavenet-vocoder": ShippedModel("wavenet-vocoder", "wavenet-vocoder",
                                     "WaveNet mel vocoder (soundart vocode, synth vae --vocoder wavenet): 64-band "
                                     "log-mel -> 16 kHz audio", "wavenet-vocoder"),
+    "listen": ShippedModel("listen", "listen-cnn",
+                           "analyze recordings: genre (emotify's 4 only), mood quadrant (mood4q; valence/arousal "
+                           "derived from it, no V/A labels), AllMusic genre tags, GEMS emotions", "listen-cnn"),
 }
 
 
