@@ -111,6 +111,17 @@ def test_save_audio_refuses_overwrite_and_leaves_no_partial_file(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
 
 
+def test_written_files_get_the_umask_mode_not_a_private_temp_mode(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = save_audio(tmp_path / "a.wav", torch.zeros(100), 8000)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
 def _midi() -> pretty_midi.PrettyMIDI:
     pm = pretty_midi.PrettyMIDI(initial_tempo=100)
     piano = pretty_midi.Instrument(program=0)
