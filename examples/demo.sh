@@ -11,4 +11,17 @@ step() { printf '\n$ %s\n' "$*"; "$@"; }
 step $S features examples/data/clip.ogg --kind logmel --out "$OUT/clip-logmel.npy" --plot "$OUT/clip-logmel.png" --force
 step $S features examples/data/clip.ogg --kind chroma --out "$OUT/clip-chroma.npy" --plot "$OUT/clip-chroma.png" --force
 step $S invert "$OUT/clip-logmel.npy" -o "$OUT/clip-resynth.wav" --seed 0 --force
+
+# the musician: a MIDI sketch with its piano roll, rendered to audio
+step $S sketch -o "$OUT/idea.mid" --key "D minor" --tempo 90 --bars 8 --seed 1 --plot "$OUT/idea.png" --force
+step $S render "$OUT/idea.mid" -o "$OUT/idea.wav" --force
+
+# the sound designer: notes from the mel VAE, WaveNet and the spectrogram GAN; a vocoded clip; style transfer
+step $S synth vae -n 2 --family strings --pitch 55 --seed 1 -o "$OUT/strings.wav" --plot "$OUT/strings.png" --force
+step $S synth wavenet --family flute --pitch 67 --seconds 1 --seed 1 -o "$OUT/flute.wav" --force
+step $S synth gan -n 2 --family brass --seed 1 -o "$OUT/brass.wav" --force
+step $S vocode "$OUT/strings.wav" -o "$OUT/strings-wavenet.wav" --seed 0 --force
+step $S style "$OUT/idea.wav" "$OUT/strings.wav" -o "$OUT/idea-as-strings.wav" --seconds 4 --iterations 100 \
+    --seed 0 --plot "$OUT/idea-as-strings.png" --force
+
 step $S models
