@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--iterations", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--content-weight", type=float, default=0.02)
+    ap.add_argument("--content-weight", type=float, default=0.5)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 

@@ -32,7 +32,7 @@ def _load_for_style(path: Path, sr: int, seconds: float | None, name: str):
 @click.argument("style", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path), required=True, help="Output audio file.")
 @click.option("--style-weight", type=float, default=1.0, show_default=True, help="Weight of the Gram (style) loss.")
-@click.option("--content-weight", type=float, default=0.02, show_default=True,
+@click.option("--content-weight", type=float, default=0.5, show_default=True,
               help="Weight of the content loss (0: pure texture).")
 @click.option("--iterations", type=int, default=100, show_default=True, help="Optimiser iterations.")
 @click.option("--seconds", type=float, default=None, help="Use only the first S seconds of each input.")

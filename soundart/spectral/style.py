@@ -10,11 +10,13 @@ when) describes texture and timbre; the feature maps themselves describe what
 happens when. We optimise a spectrogram so that its Gram matrix matches the
 style's while its feature maps stay near the content's::
 
-    loss = style_weight * ||G(X) - G(S)||^2 / ||G(S)||^2
-         + content_weight * ||F(X) - F(C)||^2 / ||F(C)||^2
+    loss = style_weight * ||G(X) - G(S)||^2 / ||G(C) - G(S)||^2
+         + content_weight * ||F(X) - F(C)||^2 / ||F(S) - F(C)||^2
 
-(both terms are relative, so the weights do not depend on loudness or on the
-number of filters). The result gets a phase from fast Griffin-Lim.
+Both terms are relative to the gap between the two inputs (the start, X = C,
+has a style term of 1; the style itself would have a content term of 1), so
+the weights do not depend on loudness, on the number of filters, or on how
+far apart the two pieces are. The result gets a phase from fast Griffin-Lim.
 
 As an option (``network="classifier"``) the features are the first
 convolutional feature maps of a trained listening classifier instead of the
@@ -175,7 +177,7 @@ def check_input(audio: torch.Tensor, name: str, cfg: FeatureConfig) -> torch.Ten
 
 
 def style_transfer(content: torch.Tensor, style: torch.Tensor, *, cfg: FeatureConfig = STYLE_FEATURES,
-                   style_weight: float = 1.0, content_weight: float = 0.1, iterations: int = 100,
+                   style_weight: float = 1.0, content_weight: float = 0.5, iterations: int = 100,
                    optimizer: str = "lbfgs", init: str = "content", n_filters: int = 512,
                    kernel_size: int = 11, network: str = "random", classifier: str | None = None,
                    griffin_lim_iters: int = 64, seed: int = 0, device: str | torch.device = "cpu",
@@ -231,9 +233,15 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *, cfg: FeatureCo
         net = _load_classifier_net(cfg, classifier, device)
     with torch.no_grad():
         f_content = net(C.unsqueeze(0))
-        g_style = gram(net(S.unsqueeze(0)))
-        f_norm = f_content.square().sum().clamp(min=1e-12)
-        g_norm = g_style.square().sum().clamp(min=1e-12)
+        f_style = net(S.unsqueeze(0))
+        g_content, g_style = gram(f_content), gram(f_style)
+        # Each term is measured against the gap between the two inputs, so a weight means the same
+        # trade-off for two similar pieces as for two very different ones (a weight of 1 on both
+        # values moving the Gram matrices all the way to the style as much as keeping the features).
+        f_norm = f_content.square().sum()
+        g_norm = g_style.square().sum()
+        content_gap = (f_style - f_content).square().sum().clamp(min=1e-6 * float(f_norm) + 1e-12)
+        style_gap = (g_content - g_style).square().sum().clamp(min=1e-6 * float(g_norm) + 1e-12)
 
     g = torch.Generator().manual_seed(seed)
     if init == "content":
@@ -244,8 +252,8 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *, cfg: FeatureCo
 
     def objective() -> torch.Tensor:
         feats = net(X)
-        loss_style = (gram(feats) - g_style).square().sum() / g_norm
-        loss_content = (feats - f_content).square().sum() / f_norm
+        loss_style = (gram(feats) - g_style).square().sum() / style_gap
+        loss_content = (feats - f_content).square().sum() / content_gap
         return style_weight * loss_style + content_weight * loss_content
 
     losses: list[float] = []
