@@ -91,10 +91,17 @@ def style(content: Path, style: Path, out: Path, style_weight: float, content_we
                f"content distance {m['content_output']:.3g} (style {m['content_style']:.3g}, "
                f"ratio {m['content_ratio']:.2f})")
     if plot is not None:
+        import numpy as np
+
         from soundart.plot import plot_images
 
-        plot_images([result.content_log_magnitude.numpy(), result.style_log_magnitude.numpy(),
-                     result.log_magnitude.numpy()], plot, titles=["content", "style", "output"], force=force)
+        # log1p magnitudes look almost black where the sound is quiet: draw them in dB (80 dB range)
+        spectra = [x.numpy() for x in (result.content_log_magnitude, result.style_log_magnitude,
+                                       result.log_magnitude)]
+        decibels = [20 * np.log10(np.expm1(x) + 1e-6) for x in spectra]
+        top = max(float(d.max()) for d in decibels)
+        plot_images([np.clip(d, top - 80, top) for d in decibels], plot,
+                    titles=["content", "style", "output"], force=force)
         click.echo(f"{plot}: plot written")
 
 
