@@ -137,6 +137,24 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
     return document
 
 
+def load_numpy(path: str | os.PathLike, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(document, {name: float32 NumPy array}) of a checkpoint of ``kind``, without importing torch.
+
+    For the NumPy inference paths, which start faster than torch can be imported.
+    """
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    document = read_document(path)
+    if document["kind"] != kind:
+        raise ModelError(f"{path}: holds a {document['kind']!r} model, expected {kind}")
+    weights, _ = checkpoint_paths(path)
+    try:
+        return document, load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelError(f"{weights}: unreadable weights ({' '.join(str(exc).split())})") from None
+
+
 def load(path: str | os.PathLike, device: Any = "cpu", expect_kind: str | tuple[str, ...] | None = None) -> Any:
     """Rebuild a model from its checkpoint; returns it in eval mode on ``device``.
 

@@ -230,19 +230,9 @@ class NumpyLSTM:
     @classmethod
     def load(cls, path: str | Path) -> NumpyLSTM:
         """From a checkpoint (``path`` with or without suffix) of kind ``music-rnn``."""
-        from safetensors import SafetensorError
-        from safetensors.numpy import load_file
+        from soundart.checkpoint import load_numpy
 
-        from soundart.checkpoint import checkpoint_paths, read_document
-
-        doc = read_document(path)
-        if doc["kind"] != "music-rnn":
-            raise ModelError(f"{path}: holds a {doc['kind']!r} model, expected music-rnn")
-        weights_path, _ = checkpoint_paths(path)
-        try:
-            weights = load_file(str(weights_path))
-        except (SafetensorError, OSError, ValueError) as exc:
-            raise ModelError(f"{weights_path}: unreadable weights ({' '.join(str(exc).split())})") from None
+        doc, weights = load_numpy(path, "music-rnn")
         model = cls(doc["config"], weights)
         model.checkpoint = doc
         return model
