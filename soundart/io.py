@@ -140,6 +140,7 @@ def load_audio(
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise BadInputError(f"{p}: cannot decode audio, corrupt or truncated file ({reason})") from None
     _check_riff_complete(p)
+    _check_ogg_complete(p)
     if data.shape[0] == 0:
         where = f" after offset {offset} s" if start else ""
         raise BadInputError(f"{p}: holds no audio samples{where}")
@@ -163,6 +164,20 @@ def _check_riff_complete(path: Path) -> None:
         actual = path.stat().st_size
         if declared != 0xFFFFFFFF + 8 and actual < declared:  # 0xFFFFFFFF: streamed, size unknown
             raise BadInputError(f"{path}: truncated file ({actual} of {declared} bytes present)")
+
+
+def _check_ogg_complete(path: Path) -> None:
+    """libsndfile also decodes a cut-off Ogg up to the cut; a whole stream ends on a page flagged end-of-stream."""
+    with open(path, "rb") as fh:
+        if fh.read(4) != b"OggS":
+            return
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 65536))  # an Ogg page is at most 65,307 bytes
+        tail = fh.read()
+    last_page = tail.rfind(b"OggS")
+    if last_page < 0 or last_page + 5 >= len(tail) or not tail[last_page + 5] & 0x04:
+        raise BadInputError(f"{path}: truncated file (the Ogg stream has no end-of-stream page)")
 
 
 def resample(audio: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:

@@ -91,7 +91,8 @@ def analyze(paths: tuple[str, ...], recursive: bool, fmt: str, top: int, segment
         sys.exit(1)
 
 
-def _read_eval_items(data: Path, test_only: bool, split_cfg: dict[str, Any]):
+def _read_eval_items(data: Path, split_cfg: dict[str, Any]):
+    """Items of DATA with the split the model was trained with (each source's strata split independently)."""
     from soundart.listen.data import ListenDataConfig, read_items
 
     keys = {k: split_cfg[k] for k in ("test_fraction", "val_fraction", "split_seed") if k in split_cfg}
@@ -104,8 +105,7 @@ def _read_eval_items(data: Path, test_only: bool, split_cfg: dict[str, Any]):
         source["emotify"] = str(data)
     else:
         source["folder"] = str(data)
-    items = read_items(ListenDataConfig(**source, **keys))
-    return items if not test_only else items
+    return read_items(ListenDataConfig(**source, **keys))
 
 
 @click.command("listen")
@@ -143,7 +143,7 @@ def eval_listen(model: str, data: Path, split: str, baseline: bool, cache_dir: s
         raise BadInputError(f"{data}: no such file or folder")
     net = load_model(model, device=resolve_device(device), expect_kind="listen-cnn")
     split_cfg = (getattr(net, "checkpoint", {}) or {}).get("metadata", {}).get("data_config", {})
-    items = _read_eval_items(data, split == "test", split_cfg)
+    items = _read_eval_items(data, split_cfg)
     feats = cached_features(items, net.config.features.to_dict(), cache_dir, workers=2)
     chosen = [i for i, it in enumerate(items) if split == "all" or it.split == "test"]
     train = [i for i, it in enumerate(items) if it.split == "train"] if baseline and split == "test" else []

@@ -26,6 +26,9 @@ Recordings longer than one chunk are cut into whole chunks (the tail is
 dropped; shorter input is zero-padded in the log domain at -80 dB below peak)
 and the chunk embeddings are averaged. Embeddings are taken after the
 pooling, before the heads (ReLU outputs, so >= 0).
+
+``model.feature_maps(logmel) -> (B, channels[0], n_mels, frames)``: the first
+conv block's maps, for spectrogram style transfer (``soundart style --network classifier``).
 """
 
 from __future__ import annotations
@@ -100,6 +103,15 @@ class ListenClassifier(nn.Module):
         h = self.convs(self.input_norm(x[:, None]))           # (B, C, F', T')
         h = torch.cat([h.amax(dim=(2, 3)), h.mean(dim=(2, 3))], dim=1)  # (B, 2C)
         return self.project(h)                                 # (B, D)
+
+    def feature_maps(self, logmel: torch.Tensor) -> torch.Tensor:
+        """First conv block's maps of a log-mel ``(B, n_mels, T)`` -> ``(B, channels[0], n_mels, T)``.
+
+        Taken before that block's pooling so the time axis keeps one step per
+        frame (``soundart style --network classifier`` compares them frame by frame).
+        """
+        conv, norm, relu = self.convs[0], self.convs[1], self.convs[2]
+        return relu(norm(conv(self.input_norm(logmel[:, None]))))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits of every head for log-mel chunks ``(B, n_mels, T)``."""

@@ -81,7 +81,10 @@ def prepare(data_cfg: ListenDataConfig, model_cfg: ListenConfig):
     sources = sorted({it.source for it in items})
     description = (f"{' + '.join(sources)} ({len(items)} recordings; split by artist/group: "
                    f"{counts['train']} train, {counts['val']} val, {counts['test']} test); "
-                   f"genres {', '.join(vocab.genres) or 'none'}; tags {', '.join(vocab.tags) or 'none'}")
+                   f"genre head: {', '.join(vocab.genres) or 'none'} "
+                   f"({', '.join(sorted({it.source for it in items if it.genre})) or 'no genre labels'}); "
+                   f"mood head: {'mood4q quadrants' if any(it.quadrant is not None for it in items) else 'no labels'}"
+                   f"; tags {', '.join(vocab.tags) or 'none'}")
     return Prepared(model=model, train_data=subset("train", True), val_data=subset("val", False),
                     data_description=description)
 
@@ -153,8 +156,8 @@ def measure(model: ListenClassifier, items: list[Item], feats: list[dict[str, np
                     np.array([labels.index(get(train_items[i])) for i in tr]),
                     np.stack([feats[i]["mfcc_stats"] for i in idx]), y, len(labels))
         result[head] = entry
-    if cfg.tags:
-        idx = [i for i, it in enumerate(items) if it.source == "mood4q" or it.tags]
+    idx = [i for i, it in enumerate(items) if it.source == "mood4q" or it.tags]
+    if cfg.tags and idx:
         Y = np.array([[t in items[i].tags for t in cfg.tags] for i in idx], dtype=float)
         aucs = [_auc(Y[:, j], probs["tags"][idx, j]) for j in range(len(cfg.tags)) if 0 < Y[:, j].sum() < len(idx)]
         if aucs:

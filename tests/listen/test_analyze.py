@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +58,11 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     empty.write_bytes(b"")
     truncated = tmp / "truncated.wav"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    whole_ogg = tmp / "whole.ogg"
+    sf.write(whole_ogg, (0.3 * np.random.default_rng(1).standard_normal(16000 * 4)).astype(np.float32), 16000)
+    truncated_ogg = tmp / "truncated.ogg"  # libsndfile would decode the part before the cut without complaint
+    truncated_ogg.write_bytes(whole_ogg.read_bytes()[: whole_ogg.stat().st_size // 2])
+    whole_ogg.unlink()
     silent = tmp / "silent.wav"
     sf.write(silent, np.zeros(16000 * 3, np.float32), 16000)
     short = tmp / "short.wav"
@@ -63,7 +71,8 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     unknown.write_text("not audio")
     no_audio = tmp / "empty_folder"
     no_audio.mkdir()
-    return {"corrupt": corrupt, "empty": empty, "truncated": truncated, "silent": silent, "short": short,
+    return {"corrupt": corrupt, "empty": empty, "truncated": truncated, "truncated_ogg": truncated_ogg,
+            "silent": silent, "short": short,
             "unknown": unknown, "no_audio": no_audio, "missing": tmp / "missing.wav", "good": good}
 
 
@@ -74,22 +83,37 @@ def test_bad_inputs_one_line_each_run_goes_on_exit_1(tiny_model, tmp_path):
     rows = json.loads(res.stdout)
     assert [Path(r["file"]).name for r in rows] == ["good.wav"]
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("skipped: ")]
-    expect = {"corrupt": "corrupt", "empty": "empty", "truncated": "truncated", "silent": "silent",
+    expect = {"corrupt": "corrupt", "empty": "empty", "truncated": "truncated", "truncated_ogg": "truncated",
+              "silent": "silent",
               "short": "too short", "unknown": "unsupported format", "no_audio": "no audio",
               "missing": "no such file"}
     for name, phrase in expect.items():
         hits = [ln for ln in lines if str(paths[name]) in ln]
         assert len(hits) == 1 and phrase in hits[0], (name, hits, res.stderr)
     assert "Traceback" not in res.output
-    assert "8 of 9 inputs failed" in res.stderr
+    assert "9 of 10 inputs failed" in res.stderr
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_file(tiny_model, tmp_path):
     locked = write_clip(tmp_path / "locked.wav", "calm")
     locked.chmod(0)
-    res = _run("analyze", str(locked), "--model", str(tiny_model))
-    assert res.exit_code == 1 and "cannot be read" in res.stderr
+    if not os.access(locked, os.R_OK):
+        res = _run("analyze", str(locked), "--model", str(tiny_model))
+        code, err = res.exit_code, res.stderr
+    else:
+        # root reads any file; drop the capabilities that let it (setpriv) so the failure is real
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: every file is readable")
+        drop = "-dac_override,-dac_read_search"
+        proc = subprocess.run([setpriv, f"--inh-caps={drop}", f"--bounding-set={drop}", sys.executable, "-m",
+                               "soundart", "analyze", str(locked), "--model", str(tiny_model)],
+                              capture_output=True, text=True)
+        if proc.stderr.startswith("setpriv:"):
+            pytest.skip(f"cannot drop root's capabilities here: {proc.stderr.strip()}")
+        code, err = proc.returncode, proc.stderr
+    assert code == 1 and "locked.wav: cannot be read" in err, err
+    assert "1 of 1 inputs failed" in err
 
 
 def test_usage_errors_exit_2(tiny_model, tmp_path):

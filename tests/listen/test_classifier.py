@@ -66,10 +66,23 @@ def test_learns_two_separable_classes():
     first = None
     for _ in range(25):
         loss = model.training_step(batch)
-        first = float(loss) if first is None else first
+        first = float(loss.detach()) if first is None else first
         opt.zero_grad()
         loss.backward()
         opt.step()
     model.eval()
     acc = (model(x)["genre"].argmax(-1) == y).float().mean()
-    assert float(loss) < first and acc >= 0.9, (first, float(loss), float(acc))
+    assert float(loss.detach()) < first and acc >= 0.9, (first, float(loss), float(acc))
+
+
+def test_feature_maps_keep_every_frame_and_follow_the_input():
+    model = _model()
+    n_mels = model.config.features.n_mels
+    x = torch.randn(2, n_mels, 50) * 10 - 40
+    maps = model.feature_maps(x)
+    assert maps.shape == (2, model.config.channels[0], n_mels, 50), maps.shape
+    assert (maps >= 0).all()
+    changed = x.clone()
+    changed[:, :, 30:] += 20
+    assert torch.allclose(model.feature_maps(changed)[..., :25], maps[..., :25], atol=1e-5)
+    assert not torch.allclose(model.feature_maps(changed)[..., 31:], maps[..., 31:])

@@ -1,0 +1,109 @@
+"""Throughput of `soundart analyze` on real recordings, and its start-up time.
+
+Prints two tables:
+
+1. Folder throughput: seconds of audio analysed per second of wall time
+   ("x real time") for decoding alone (the reference, same worker count) and
+   for the whole analysis (decode + shared front end + descriptors + CNN).
+2. Start-up: wall time of `soundart analyze ONE_FILE` (a fresh process, from
+   the command line to the first result printed) next to `python -c "import
+   torch"` measured in the same run.
+
+    .venv/bin/python benchmarks/bench_analyze.py [--data ../shared/data/mood4q] [--files 60] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _decode(path: str) -> float:
+    import torch
+
+    from soundart.io import load_audio
+
+    torch.set_num_threads(1)
+    audio, sr = load_audio(path, sr=16000)
+    return audio.shape[-1] / sr
+
+
+def decode_only(files: list[str], workers: int) -> tuple[float, float]:
+    import multiprocessing as mp
+
+    start = time.perf_counter()
+    if workers > 1:
+        with mp.get_context("fork").Pool(workers) as pool:
+            seconds = sum(pool.map(_decode, files, chunksize=1))
+    else:
+        seconds = sum(_decode(f) for f in files)
+    return seconds, time.perf_counter() - start
+
+
+def full(files: list[str], workers: int, model: str, device: str) -> tuple[float, float, int]:
+    from soundart.listen.analyze import Failure, analyze
+
+    start = time.perf_counter()
+    seconds, failed = 0.0, 0
+    for row in analyze(files, model=model, device=device, workers=workers):
+        if isinstance(row, Failure):
+            failed += 1
+        else:
+            seconds += row["duration_s"]
+    return seconds, time.perf_counter() - start, failed
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mood4q"))
+    parser.add_argument("--files", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--model", default="listen")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=3, help="start-up timings (the median is shown)")
+    args = parser.parse_args()
+
+    import torch
+
+    from soundart.io import is_audio_file
+
+    files = sorted(str(p) for p in Path(args.data).rglob("*") if is_audio_file(p))[: args.files]
+    if not files:
+        sys.exit(f"no audio under {args.data}")
+    full(files[:2], args.workers, args.model, args.device)  # warm the page cache and the model load
+    audio_s, dec_t = decode_only(files, args.workers)
+    seconds, full_t, failed = full(files, args.workers, args.model, args.device)
+    print(f"{len(files)} files, {audio_s:.0f} s of audio, {args.workers} workers, device {args.device}, "
+          f"torch threads {torch.get_num_threads()}; failed: {failed}")
+    print(f"{'stage':<38}{'wall s':>9}{'x real time':>13}{'ratio':>8}")
+    print(f"{'decode only (reference)':<38}{dec_t:>9.2f}{audio_s / dec_t:>13.0f}{1.0:>8.2f}")
+    print(f"{'analyze (decode+features+desc+CNN)':<38}{full_t:>9.2f}{seconds / full_t:>13.0f}"
+          f"{(seconds / full_t) / (audio_s / dec_t):>8.2f}")
+
+    exe = str(ROOT / ".venv" / "bin" / "soundart")
+    py = str(ROOT / ".venv" / "bin" / "python")
+    t_torch = sorted(wall([py, "-c", "import torch"]) for _ in range(args.repeats))[args.repeats // 2]
+    t_help = sorted(wall([exe, "--help"]) for _ in range(args.repeats))[args.repeats // 2]
+    t_first = sorted(wall([exe, "analyze", files[0], "--model", args.model])
+                     for _ in range(args.repeats))[args.repeats // 2]
+    print()
+    print(f"{'start-up (median of ' + str(args.repeats) + ')':<38}{'wall s':>9}{'vs import torch':>17}")
+    ref = 'python -c "import torch" (reference)'
+    print(f"{ref:<38}{t_torch:>9.2f}{1.0:>17.2f}")
+    print(f"{'soundart --help':<38}{t_help:>9.2f}{t_help / t_torch:>17.2f}")
+    print(f"{'soundart analyze ONE_30s_FILE':<38}{t_first:>9.2f}{t_first / t_torch:>17.2f}")
+
+
+if __name__ == "__main__":
+    main()
