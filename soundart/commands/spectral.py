@@ -42,8 +42,10 @@ def _load_for_style(path: Path, sr: int, seconds: float | None, name: str):
 @click.option("--kernel", type=int, default=11, show_default=True, help="Filter width in frames.")
 @click.option("--network", type=click.Choice(["random", "classifier"]), default="random", show_default=True,
               help="Random 1-D conv, or a trained classifier's feature maps (--classifier).")
-@click.option("--classifier", type=str, default=None, help="Classifier name or checkpoint for --network classifier.")
-@click.option("--sr", type=int, default=22050, show_default=True, help="Work at this sample rate (Hz).")
+@click.option("--classifier", type=str, default="listen", show_default=True,
+              help="Classifier name or checkpoint for --network classifier.")
+@click.option("--sr", type=int, default=None,
+              help="Work at this sample rate (Hz). Default 22050, or the classifier's own with --network classifier.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None,
               help="Draw content, style and output spectrograms to this PNG.")
 @device_option
@@ -61,9 +63,10 @@ def style(content: Path, style: Path, out: Path, style_weight: float, content_we
     other sample rates are resampled (and said). Example: soundart style
     voice.wav rain.wav -o rainy_voice.wav --iterations 100 --plot s.png
     """
+    from soundart.errors import BadInputError
     from soundart.io import check_output_path, save_audio
     from soundart.runtime import resolve_device, seed_everything
-    from soundart.spectral.style import STYLE_FEATURES, style_transfer
+    from soundart.spectral.style import STYLE_FEATURES, classifier_front_end, style_transfer
 
     positive("--iterations", iterations)
     positive("--seconds", seconds)
@@ -77,7 +80,14 @@ def style(content: Path, style: Path, out: Path, style_weight: float, content_we
         check_output_path(plot, force)
     seed = 0 if seed is None else seed
     seed_everything(seed)
-    cfg = STYLE_FEATURES.replace(sr=sr)
+    cfg = STYLE_FEATURES
+    if network == "classifier":
+        # the classifier's feature maps only make sense on spectra framed as it was trained
+        cfg = classifier_front_end(classifier, cfg)
+        if sr is not None and sr != cfg.sr:
+            raise BadInputError(f"--sr {sr}: the classifier {classifier!r} works at {cfg.sr} Hz; leave --sr out")
+    sr = cfg.sr if sr is None else sr
+    cfg = cfg.replace(sr=sr)
     content_audio = _load_for_style(content, sr, seconds, "content")
     style_audio = _load_for_style(style, sr, seconds, "style")
     result = style_transfer(content_audio, style_audio, cfg=cfg, style_weight=style_weight,

@@ -87,6 +87,19 @@ class RandomSpectralNet(nn.Module):
         return torch.relu(self.conv(x))
 
 
+def classifier_front_end(spec: str, cfg: FeatureConfig = STYLE_FEATURES) -> FeatureConfig:
+    """``cfg`` with the sample rate, FFT size and hop of the classifier ``spec`` was trained on."""
+    from soundart.checkpoint import config_from_dict, read_document
+    from soundart.models import DEFAULT_MODELS, shipped_path
+
+    document = read_document(shipped_path(spec) if spec in DEFAULT_MODELS else spec)
+    front = document["config"].get("features")
+    if not isinstance(front, dict):
+        raise ConfigError(f"model {spec!r} has no spectral front end; use network='random'")
+    fc = config_from_dict(FeatureConfig, front)
+    return cfg.replace(sr=fc.sr, n_fft=fc.n_fft, hop_length=fc.hop_length, win_length=fc.win_length)
+
+
 def _load_classifier_net(cfg: FeatureConfig, spec: str, device: torch.device) -> nn.Module:
     from soundart.models import load_model
 

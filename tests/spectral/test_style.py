@@ -119,6 +119,21 @@ def test_cli_style_writes_audio_and_plot(tmp_path: Path) -> None:
     assert again.exit_code == 2 and "exists" in again.output
 
 
+def test_cli_style_with_the_shipped_classifier_works_at_its_front_end(tmp_path: Path) -> None:
+    c = _write(tmp_path / "c.wav", melody(1.0))
+    s = _write(tmp_path / "s.wav", texture(1.0))
+    out = tmp_path / "out.wav"
+    res = CliRunner().invoke(cli, ["style", str(c), str(s), "-o", str(out), "--iterations", "3",
+                                   "--network", "classifier"])
+    assert res.exit_code == 0, res.output
+    audio, sr = sf.read(out)
+    assert sr == 16000 and audio.shape[0] == 16000  # the listen model's rate; the inputs were resampled
+    clash = CliRunner().invoke(cli, ["style", str(c), str(s), "-o", str(tmp_path / "x.wav"),
+                                     "--network", "classifier", "--sr", "22050"])
+    assert clash.exit_code == 2 and "works at 16000 Hz" in clash.output
+    assert not (tmp_path / "x.wav").exists()
+
+
 @pytest.mark.parametrize("args,match", [
     (["--iterations", "0"], "--iterations must be > 0"),
     (["--seconds", "0"], "--seconds must be > 0"),
