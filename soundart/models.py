@@ -31,6 +31,8 @@ DEFAULT_MODELS: dict[str, ShippedModel] = {
     "melvae": ShippedModel("melvae", "melvae", "audio notes (soundart synth vae/morph/reconstruct): "
                            "mel-spectrogram VAE conditioned on pitch and instrument family", "melvae"),
     "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
+    "transformer": ShippedModel("transformer", "music-transformer", "MIDI sketches (soundart sketch default): "
+                                "Music Transformer (relative attention) over event tokens", "transformer"),
     "wavenet-notes": ShippedModel("wavenet-notes", "wavenet-notes",
                                   "WaveNet note generator (soundart synth wavenet): family + pitch conditioned, 16 kHz",
                                   "wavenet-notes"),

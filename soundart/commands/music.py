@@ -1,7 +1,7 @@
 """``soundart sketch``, ``soundart eval music`` and ``soundart eval sketches``.
 
-Sketching with the shipped LSTM runs on NumPy (no torch import) so that a
-sketch takes about a second including start-up.
+Sketching with the shipped models (the default Music Transformer, the LSTM) runs
+on NumPy (no torch import) so that a sketch takes about a second including start-up.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 
 from soundart.commands.common import force_option, format_rows, seed_option
 
-SKETCH_DEFAULT_MODEL = "rnn"
+SKETCH_DEFAULT_MODEL = "transformer"
 COMMON_KEYS = ("C major", "G major", "D major", "F major", "Bb major", "A major", "Eb major",
                "A minor", "D minor", "E minor", "G minor", "C minor", "B minor")
 
@@ -48,7 +48,7 @@ def _outputs(output: Path, n: int) -> list[Path]:
 @click.option("--render", type=click.Path(path_type=Path), default=None,
               help="Also render to audio (.wav), via soundart.audio.render (FluidSynth when present).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="auto = NumPy for the LSTM (fastest), GPU when present for other models; cpu/cuda = torch.")
+              help="auto = NumPy for the LSTM and the Transformer (fastest); cpu/cuda = torch.")
 @force_option
 def sketch(output: Path, model_spec: str, style: str | None, key: str | None, tempo: float | None,
            meter: str | None, bars: int, program: int | None, primer: Path | None, include_primer: bool,

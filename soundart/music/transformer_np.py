@@ -1,11 +1,20 @@
 """A shipped Music Transformer run with NumPy only, for sketching without importing torch.
 
 Same maths as :meth:`soundart.music.transformer.MusicTransformer.step` in
-float32: pre-norm blocks, relative attention over a key/value cache of at most
-``max_len`` positions (the sliding window), exact (erf) GELU, tied output
-layer. ``tests/music/test_transformer_np.py`` holds it against the torch model.
-It follows the stepper protocol of :mod:`soundart.music.sample`:
-``init_state(batch_size)`` and ``step(tokens (B,) ints, state) -> (logits (B, V), state)``.
+float32: pre-norm blocks, relative attention over a key/value cache, exact
+(erf) GELU, tied output layer. ``tests/music/test_transformer_np.py`` holds it
+against the torch model. It follows the stepper protocol of
+:mod:`soundart.music.sample`: ``init_state(batch_size)`` and
+``step(tokens (B,) ints, state) -> (logits (B, V), state)``.
+
+Beyond the trained context (``max_len`` tokens) the torch model slides its
+window, which soon drops a sketch's control header (BOS STYLE KEY METER
+TEMPO): the model then no longer sees the key it was asked for. Every
+training window opens with that header followed by whole bars, so here, for
+sequences that open with BOS, a full cache is instead rebuilt from the header
+plus the latest bars (at most half the context, so rebuilds stay rare) --
+the kind of window the model was trained on. ``header_len=0`` gives the plain
+sliding window, identical to the torch model's.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import numpy as np
 from soundart.errors import ModelError
 
 LN_EPS = 1e-5
+BOS, BAR = 1, 3  # the event codec's ids (soundart.music.tokens.Codec)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -36,8 +46,13 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 class NumpyTransformer:
     """Incremental decoding of a ``music-transformer`` checkpoint with NumPy (float32)."""
 
-    def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray]) -> None:
+    def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray], header_len: int | None = None) -> None:
+        from soundart.music.tokens import Codec
+
         self.config = config
+        if header_len is None:
+            header_len = Codec.HEADER_LEN if config.get("codec", "events") == "events" else 0
+        self.header_len = header_len
         self.vocab_size = int(config["vocab_size"])
         self.n_heads = int(config["n_heads"])
         self.head_dim = int(config["d_model"]) // self.n_heads
@@ -64,21 +79,84 @@ class NumpyTransformer:
         self.scale = np.float32(1.0 / math.sqrt(self.head_dim))
 
     @classmethod
-    def load(cls, path: str | Path) -> NumpyTransformer:
+    def load(cls, path: str | Path, header_len: int | None = None) -> NumpyTransformer:
         """From a checkpoint (``path`` with or without suffix) of kind ``music-transformer``."""
         from soundart.checkpoint import load_numpy
 
         doc, weights = load_numpy(path, "music-transformer")
-        model = cls(doc["config"], weights)
+        model = cls(doc["config"], weights, header_len)
         model.checkpoint = doc
         return model
 
-    def init_state(self, batch_size: int) -> list[tuple[np.ndarray, np.ndarray] | None]:
-        """An empty cache: one (keys, values) pair per layer, filled by ``step``."""
-        return [None] * len(self.blocks)
+    def init_state(self, batch_size: int) -> dict[str, Any]:
+        """An empty cache (one (keys, values) pair per layer, filled by ``step``) and token history."""
+        return {"cache": [None] * len(self.blocks), "history": np.zeros((batch_size, 0), np.int64),
+                "pad": np.zeros(batch_size, np.int64)}
 
-    def step(self, tokens: np.ndarray, state: list) -> tuple[np.ndarray, list]:
+    def window(self, history: np.ndarray) -> np.ndarray:
+        """The tokens a full cache is rebuilt from: the header, then the latest bars (<= max_len // 2 tokens)."""
+        head, body = history[:self.header_len], history[self.header_len:]
+        budget = max(1, self.max_len // 2 - self.header_len)
+        bars = np.flatnonzero(body == BAR)
+        starts = bars[len(body) - bars <= budget]
+        start = int(starts[0]) if len(starts) else len(body) - budget  # a bar too long: its latest tokens
+        return np.concatenate([head, body[start:]])
+
+    def step(self, tokens: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
         """tokens (B,) ints -> (logits (B, V) float32, new state); the input state is not modified."""
+        tokens = np.asarray(tokens)
+        history = np.concatenate([state["history"], tokens[:, None]], axis=1)
+        cache = state["cache"]
+        full = cache[0] is not None and cache[0][0].shape[2] >= self.max_len
+        if full and self.header_len and (history[:, 0] == BOS).all():
+            logits, cache, pad = self._rebuild(history)
+            return logits, {"cache": cache, "history": history, "pad": pad}
+        logits, cache = self._step(tokens, cache, state["pad"])
+        return logits, {"cache": cache, "history": history, "pad": state["pad"]}
+
+    def _rebuild(self, history: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
+        """Recompute each row's cache over its :meth:`window`; rows are left-padded to one length (masked)."""
+        rows = [self._forward(self.window(h)) for h in history]
+        lengths = [layers[0][0].shape[2] for _, layers in rows]
+        pad = np.array([max(lengths) - n for n in lengths], np.int64)
+        cache = []
+        for layer in range(len(self.blocks)):
+            keys, values = [], []
+            for (_, layers), p in zip(rows, pad):
+                k, v = layers[layer]
+                widths = ((0, 0), (0, 0), (int(p), 0), (0, 0))
+                keys.append(np.pad(k, widths))
+                values.append(np.pad(v, widths))
+            cache.append((np.concatenate(keys), np.concatenate(values)))
+        return np.concatenate([r[0] for r in rows]), cache, pad
+
+    def _forward(self, tokens: np.ndarray) -> tuple[np.ndarray, list]:
+        """One sequence (L <= max_len) at once: (last position's logits (1, V), per layer (k, v) (1, nh, L, hs))."""
+        x = self.embed[tokens]                                               # (L, D)
+        n = len(tokens)
+        nh, hs = self.n_heads, self.head_dim
+        dist = np.arange(n)[:, None] - np.arange(n)[None, :]                 # query i, key j: i - j
+        causal = dist >= 0
+        rows = np.broadcast_to(self.max_len - 1 - np.clip(dist, 0, None), (nh, n, n))
+        layers = []
+        for blk in self.blocks:
+            h = _layer_norm(x, *blk["ln1"])
+            qkv = (h @ blk["qkv"][0] + blk["qkv"][1]).reshape(n, 3, nh, hs).transpose(1, 2, 0, 3)
+            q, k, v = qkv[0], qkv[1], qkv[2]                                 # (nh, L, hs)
+            rel = np.take_along_axis(np.einsum("hid,hrd->hir", q, blk["rel"]), rows, axis=-1)
+            scores = np.where(causal, (q @ k.transpose(0, 2, 1) + rel) * self.scale, -np.inf)
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            attn = scores / scores.sum(-1, keepdims=True)                   # (nh, L, L)
+            y = (attn @ v).transpose(1, 0, 2).reshape(n, nh * hs)
+            x = x + y @ blk["out"][0] + blk["out"][1]
+            h = _layer_norm(x, *blk["ln2"])
+            x = x + _gelu(h @ blk["ff1"][0] + blk["ff1"][1]) @ blk["ff2"][0] + blk["ff2"][1]
+            layers.append((k[None], v[None]))
+        x = _layer_norm(x[-1:], *self.ln_f)
+        return (x @ self.head).astype(np.float32), layers
+
+    def _step(self, tokens: np.ndarray, state: list, pad: np.ndarray) -> tuple[np.ndarray, list]:
+        """One position on top of the cache; ``pad[b]`` leading cache entries of row b are padding."""
         x = self.embed[np.asarray(tokens)]                                   # (B, D)
         b = x.shape[0]
         nh, hs = self.n_heads, self.head_dim
@@ -95,6 +173,8 @@ class NumpyTransformer:
             s = k.shape[2]
             rel = blk["rel"][:, self.max_len - s:]                           # (nh, S, hs): distances S-1 .. 0
             scores = (np.einsum("bhd,bhsd->bhs", q, k) + np.einsum("bhd,hsd->bhs", q, rel)) * self.scale
+            if pad.any():
+                scores = np.where((np.arange(s)[None, :] >= pad[:, None])[:, None, :], scores, -np.inf)
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             attn = scores / scores.sum(-1, keepdims=True)                   # (B, nh, S)
             y = np.einsum("bhs,bhsd->bhd", attn, v).reshape(b, nh * hs)
