@@ -16,7 +16,17 @@ user's audio whose pitch and family nobody gave.
 
 Loss: L1 reconstruction (summed over the patch) + beta * KL, with beta warmed
 up linearly over ``kl_warmup`` steps and free bits (each latent dimension's
-batch-mean KL counts only above ``free_bits`` nats).
+batch-mean KL counts only above ``free_bits`` nats). The L1 sum is the negative
+log-likelihood of a Laplace distribution whose scale is one model unit
+(``db_scale`` dB); ``beta`` < 1 says the reconstruction is trusted to a finer
+scale (beta 0.1 with db_scale 40 = a 4 dB Laplace scale), so the latent may
+carry more detail.
+
+With ``learned_prior`` the prior over ``z`` is a diagonal Gaussian predicted
+from the labels, ``p(z | pitch, family)`` (the prior network of a conditional
+VAE), and the KL is taken against it. Samples asked for a family then come from
+where that family's notes actually sit in latent space, even when ``z`` also
+carries family information; without it the prior is N(0, I).
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ class MelVAEConfig:
     beta: float = 1.0
     kl_warmup: int = 1000
     free_bits: float = 0.1
+    learned_prior: bool = False
 
     def __post_init__(self) -> None:
         self.channels = tuple(self.channels)
@@ -126,6 +137,10 @@ class MelVAE(nn.Module):
         # linear paths around the convolutions: the model contains a linear (PCA-like)
         # autoencoder and the convolutions learn what a linear map cannot
         self.linear_in = nn.Linear(n_mels * cfg.frames, 2 * cfg.latent)
+        if cfg.learned_prior and cond:
+            self.prior_net = nn.Linear(cond, 2 * cfg.latent)  # labels -> prior (mu, logvar), starts at N(0, I)
+            nn.init.zeros_(self.prior_net.weight)
+            nn.init.zeros_(self.prior_net.bias)
         self.linear_out = nn.Linear(cfg.latent + cond, n_mels * cfg.frames)
         nn.init.zeros_(self.linear_in.weight)
         nn.init.normal_(self.linear_out.weight, std=1e-3)
@@ -210,6 +225,15 @@ class MelVAE(nn.Module):
         mu, logvar = (self.to_stats(h) + self.linear_in(x.flatten(1))).chunk(2, dim=-1)
         return mu, logvar.clamp(-12, 8)
 
+    def prior(self, pitch: torch.Tensor | None, family: torch.Tensor | None, batch: int,
+              device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Prior ``(mu, logvar)`` each ``(batch, latent)``: learned from the labels, or N(0, I)."""
+        if hasattr(self, "prior_net"):
+            mu, logvar = self.prior_net(self._cond(pitch, family, batch, device)).chunk(2, dim=-1)
+            return mu, logvar.clamp(-8, 4)
+        zeros = torch.zeros(batch, self.config.latent, device=device)
+        return zeros, zeros
+
     def decode(self, z: torch.Tensor, pitch: torch.Tensor | None = None,
                family: torch.Tensor | None = None) -> torch.Tensor:
         """Latents ``(B, latent)`` -> normalised patches ``(B, n_mels, frames)``."""
@@ -232,7 +256,9 @@ class MelVAE(nn.Module):
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
         x_hat = self.decode(z, pitch, family)
         rec = (x_hat - x).abs().sum(dim=(1, 2)).mean()
-        kl_dim = 0.5 * (mu.square() + logvar.exp() - 1 - logvar).mean(0)  # (latent,) nats
+        mu_p, logvar_p = self.prior(pitch, family, x.shape[0], x.device)
+        kl_dim = 0.5 * (((mu - mu_p).square() + logvar.exp()) / logvar_p.exp() - 1 + logvar_p - logvar).mean(0)
+        # kl_dim: (latent,) nats, KL(q(z | x) || p(z | labels)) per dimension
         kl = kl_dim.sum()
         kl_free = torch.clamp(kl_dim, min=self.config.free_bits).sum()
         return {"rec": rec, "kl": kl, "kl_free": kl_free,
@@ -273,8 +299,19 @@ class MelVAE(nn.Module):
         """Draw ``n`` patches from the prior -> log-mel in dB ``(n, n_mels, frames)``."""
         device = next(self.parameters()).device
         p, f = self._label_tensors(n, pitch, family, device)
-        z = torch.randn(n, self.config.latent, generator=generator).to(device) * temperature
-        return self.denormalize(self.decode(z, p, f))
+        return self.denormalize(self.draw(n, p, f, generator, temperature))
+
+    @torch.no_grad()
+    def draw(self, n: int, pitch: torch.Tensor | None = None, family: torch.Tensor | None = None,
+             generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
+        """Decode ``n`` latents drawn from the prior -> normalised patches ``(n, n_mels, frames)``.
+
+        ``pitch`` / ``family``: label indices ``(n,)`` (see ``pitch_index``), None = unknown.
+        """
+        device = next(self.parameters()).device
+        mu, logvar = self.prior(pitch, family, n, device)
+        eps = torch.randn(n, self.config.latent, generator=generator).to(device)
+        return self.decode(mu + eps * (0.5 * logvar).exp() * temperature, pitch, family)
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:

@@ -105,3 +105,36 @@ def test_pca_baseline_is_exact_at_full_rank():
     test = torch.randn(10, 3, generator=g) @ basis
     assert pca_l1(train, test, 3) < 1e-4
     assert pca_l1(train, test, 1) > 0.1
+
+
+def test_kl_against_the_learned_prior_matches_torch_distributions():
+    m = make(learned_prior=True, free_bits=0.0)
+    with torch.no_grad():  # a prior that depends on the labels
+        m.prior_net.weight.normal_(0, 0.3)
+        m.prior_net.bias.normal_(0, 0.3)
+    b = batch(6)
+    parts = m.loss(b["mel"], b["pitch"], b["family"], sample=False)
+    mu, logvar = m.encode(b["mel"], b["pitch"], b["family"])
+    mu_p, logvar_p = m.prior(b["pitch"], b["family"], 6, mu.device)
+    q = torch.distributions.Normal(mu, (0.5 * logvar).exp())
+    p = torch.distributions.Normal(mu_p, (0.5 * logvar_p).exp())
+    expected = torch.distributions.kl_divergence(q, p).mean(0).sum()
+    torch.testing.assert_close(parts["kl"], expected, atol=1e-4, rtol=1e-4)
+
+
+def test_draws_come_from_the_learned_prior():
+    m = make(learned_prior=True).eval()
+    with torch.no_grad():  # family "b" sits far from the origin, with almost no spread
+        m.prior_net.weight.zero_()
+        m.prior_net.bias.copy_(torch.tensor([0.0] * 4 + [-8.0] * 4))
+        m.prior_net.weight[:4, -4:] = 5.0
+        m.family_embed.weight[1] = 1.0
+    f = torch.ones(3, dtype=torch.long)
+    p = torch.full((3,), m.pitch_index(60))
+    mu_p = m.prior(p, f, 3, torch.device("cpu"))[0].detach()
+    assert float(mu_p.abs().min()) > 1.0, mu_p
+    drawn = m.draw(3, p, f, generator=torch.Generator().manual_seed(0))
+    at_mean = m.decode(mu_p, p, f)
+    at_origin = m.decode(torch.zeros_like(mu_p), p, f)
+    assert (drawn - at_mean).abs().max() < 0.1 * (at_origin - at_mean).abs().max()
+    assert m.sample(2, pitch=60, family="b").shape == (2, 16, 16)
