@@ -42,7 +42,7 @@ def test_shipped_transformer_runs_on_numpy_and_its_card_holds_measurements():
     meta = read_document(weights)["metadata"]
     assert doc["config"]["codec"] == "events"
     assert "chorale" in meta["data_config"]["styles"]
-    assert 0 < meta["metrics"]["val_nll_per_token"] < 1.256, meta["metrics"]  # the shipped LSTM's val NLL
+    assert 0 < meta["metrics"]["val_nll_per_token"] < 0.674, meta["metrics"]  # the shipped LSTM's (5000 steps)
 
 
 def test_rnn_stays_selectable(tmp_path):
