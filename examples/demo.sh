@@ -24,4 +24,8 @@ step $S vocode "$OUT/strings.wav" -o "$OUT/strings-wavenet.wav" --seed 0 --force
 step $S style "$OUT/idea.wav" "$OUT/strings.wav" -o "$OUT/idea-as-strings.wav" --seconds 4 --iterations 100 \
     --seed 0 --plot "$OUT/idea-as-strings.png" --force
 
+# the librarian: genre, mood and descriptors of recordings, as a table and as CSV
+step $S analyze examples/data/clip.ogg "$OUT/idea.wav" "$OUT/strings.wav"
+step $S analyze "$OUT" --format csv -o "$OUT/analysis.csv" --force
+
 step $S models

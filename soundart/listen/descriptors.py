@@ -60,11 +60,13 @@ def tempo(envelope: np.ndarray, frame_rate: float, low: float = 50.0, high: floa
     score = np.where(valid, ac * prior, -np.inf)
     k = int(np.argmax(score))
     lag = float(k)
-    if 0 < k < n - 1:  # parabolic interpolation around the peak
+    # parabolic interpolation around the peak, only inside the searched range and by at most half a lag:
+    # at the range's edge the neighbour outside it (towards lag 0) would drag the estimate far past ``high``
+    if 0 < k < n - 1 and valid[k - 1] and valid[k + 1]:
         a, b, c = ac[k - 1], ac[k], ac[k + 1]
         denom = a - 2 * b + c
         if denom < 0:
-            lag = k + 0.5 * (a - c) / denom
+            lag = k + float(np.clip(0.5 * (a - c) / denom, -0.5, 0.5))
     return float(60 * frame_rate / lag), float(np.clip(ac[k], 0.0, 1.0))
 
 

@@ -7,7 +7,7 @@ import torch
 
 from soundart import features
 from soundart.listen.classifier import default_features
-from soundart.listen.descriptors import describe
+from soundart.listen.descriptors import describe, tempo
 
 CFG = default_features()
 SR = CFG.sr
@@ -40,3 +40,13 @@ def test_tempo_onsets_and_key_of_a_click_track_over_a_minor_chord():
     assert 1.6 <= d["onset_rate"] <= 2.4, d
     assert d["key"] == "A minor", d
     assert d["beat_strength"] > 0.3, d
+
+
+def test_tempo_stays_in_the_searched_range_when_the_peak_is_at_its_edge():
+    # a slow wave: its autocorrelation falls smoothly (concave) from lag 0, so the best lag in range is the
+    # shortest one allowed; interpolating towards the lag outside the range would carry the estimate far
+    # past the upper bound (this gave 520 BPM on a sustained string note)
+    frame_rate = 16000 / 512
+    envelope = np.sin(2 * np.pi * np.arange(400) / 60.0)
+    bpm, _ = tempo(envelope, frame_rate, low=50.0, high=200.0)
+    assert 50.0 <= bpm <= 200.0, bpm
