@@ -123,6 +123,8 @@ def parse_key(text: str) -> int:
 class Codec:
     """Turns :class:`Piece` objects into token ids and back (see the module docstring)."""
 
+    PAD, BOS, EOS, BAR = 0, 1, 2, 3  # the first four names, the same in every vocabulary
+
     def __init__(self, config: CodecConfig | None = None) -> None:
         self.config = config or CodecConfig()
         c = self.config
@@ -139,7 +141,7 @@ class Codec:
         self.names = names
         self.index = {n: i for i, n in enumerate(names)}
         first = functools.partial(_first, names)
-        self.pad, self.bos, self.eos, self.bar = 0, 1, 2, 3
+        self.pad, self.bos, self.eos, self.bar = self.PAD, self.BOS, self.EOS, self.BAR
         self.style0, self.key0, self.meter0 = first("STYLE_"), first("KEY_"), first("METER_")
         self.tempo0, self.pos0, self.prog0 = first("TEMPO_"), first("POS_"), first("PROG_")
         self.pitch0, self.vel0, self.dur0 = first("PITCH_"), first("VEL_"), first("DUR_")

@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from soundart.errors import ModelError
+from soundart.music.tokens import Codec
 
 LN_EPS = 1e-5
-BOS, BAR = 1, 3  # the event codec's ids (soundart.music.tokens.Codec)
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
@@ -47,8 +47,6 @@ class NumpyTransformer:
     """Incremental decoding of a ``music-transformer`` checkpoint with NumPy (float32)."""
 
     def __init__(self, config: dict[str, Any], weights: dict[str, np.ndarray], header_len: int | None = None) -> None:
-        from soundart.music.tokens import Codec
-
         self.config = config
         if header_len is None:
             header_len = Codec.HEADER_LEN if config.get("codec", "events") == "events" else 0
@@ -97,7 +95,7 @@ class NumpyTransformer:
         """The tokens a full cache is rebuilt from: the header, then the latest bars (<= max_len // 2 tokens)."""
         head, body = history[:self.header_len], history[self.header_len:]
         budget = max(1, self.max_len // 2 - self.header_len)
-        bars = np.flatnonzero(body == BAR)
+        bars = np.flatnonzero(body == Codec.BAR)
         starts = bars[len(body) - bars <= budget]
         start = int(starts[0]) if len(starts) else len(body) - budget  # a bar too long: its latest tokens
         return np.concatenate([head, body[start:]])
@@ -108,7 +106,7 @@ class NumpyTransformer:
         history = np.concatenate([state["history"], tokens[:, None]], axis=1)
         cache = state["cache"]
         full = cache[0] is not None and cache[0][0].shape[2] >= self.max_len
-        if full and self.header_len and (history[:, 0] == BOS).all():
+        if full and self.header_len and (history[:, 0] == Codec.BOS).all():
             logits, cache, pad = self._rebuild(history)
             return logits, {"cache": cache, "history": history, "pad": pad}
         logits, cache = self._step(tokens, cache, state["pad"])

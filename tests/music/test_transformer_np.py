@@ -8,8 +8,9 @@ import torch
 
 from soundart import checkpoint
 from soundart.errors import ModelError
+from soundart.music.tokens import Codec
 from soundart.music.transformer import MusicTransformer, TransformerConfig
-from soundart.music.transformer_np import BAR, BOS, NumpyTransformer
+from soundart.music.transformer_np import NumpyTransformer
 
 
 def _saved_model(tmp_path, max_len: int, header_len: int | None = 0):
@@ -47,9 +48,9 @@ def test_beyond_the_context_the_cache_is_rebuilt_from_the_header_and_latest_bars
     assert np_model.header_len == 5
     gen = torch.Generator().manual_seed(2)
     tokens = torch.randint(4, 50, (2, 150), generator=gen)
-    tokens[:, 0] = BOS
-    tokens[0, 5::7] = BAR                                # bars of different lengths in the two rows
-    tokens[1, 5::11] = BAR
+    tokens[:, 0] = Codec.BOS
+    tokens[0, 5::7] = Codec.BAR                                # bars of different lengths in the two rows
+    tokens[1, 5::11] = Codec.BAR
     state = np_model.init_state(2)
     contexts = [[], []]
     rebuilds = 0
@@ -60,7 +61,7 @@ def test_beyond_the_context_the_cache_is_rebuilt_from_the_header_and_latest_bars
         for b in range(2):
             if full:
                 contexts[b] = list(np_model.window(tokens[b, : t + 1].numpy()))
-                assert contexts[b][:5] == tokens[b, :5].tolist() and contexts[b][5] == BAR
+                assert contexts[b][:5] == tokens[b, :5].tolist() and contexts[b][5] == Codec.BAR
                 assert len(contexts[b]) <= 16
             else:
                 contexts[b].append(int(tokens[b, t]))
