@@ -120,15 +120,15 @@ class _ClassifierMaps(nn.Module):
 
     def __init__(self, model: nn.Module, cfg: FeatureConfig, model_cfg: FeatureConfig) -> None:
         super().__init__()
+        if model_cfg.sr != cfg.sr or model_cfg.n_fft != cfg.n_fft:
+            raise ConfigError("the classifier's front end (sr, n_fft) differs from the style front end; "
+                              f"use cfg=classifier_front_end(...) (sr {model_cfg.sr}, n_fft {model_cfg.n_fft})")
         self.model = model.eval().requires_grad_(False)
         self.cfg, self.model_cfg = cfg, model_cfg
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         from soundart.features import amplitude_to_log, mel
 
-        if self.model_cfg.sr != self.cfg.sr or self.model_cfg.n_fft != self.cfg.n_fft:
-            raise ConfigError("the classifier's front end (sr, n_fft) differs from the style front end; "
-                              f"use --sr {self.model_cfg.sr} with n_fft {self.model_cfg.n_fft}")
         magnitude = torch.expm1(x).clamp(min=0)
         power = magnitude.square() if self.model_cfg.power == 2.0 else magnitude
         maps = self.model.feature_maps(amplitude_to_log(mel(None, self.model_cfg, S=power), self.model_cfg))
