@@ -46,7 +46,7 @@ def speed(repeats: int, model: str) -> None:
         print(f"| {label} | {t:.2f} | {t / ref:.2f} |")
 
 
-def quality(n: int, model: str, seed: int, in_key: bool) -> None:
+def quality(n: int, model: str, seed: int, in_key: bool, key_strength: float) -> None:
     import numpy as np
     import pretty_midi
 
@@ -67,7 +67,7 @@ def quality(n: int, model: str, seed: int, in_key: bool) -> None:
             batch = keys[start:start + 100]
             prompts = [codec.header("chorale", k, "4/4", 84) + [codec.bar] for k in batch]
             for i, g in enumerate(generate(step_model, codec, prompts, 8, top_p=0.95, seed=seed + start,
-                                                 in_key=in_key)):
+                                                 in_key=in_key, key_strength=key_strength)):
                 path = Path(tmp) / f"{start + i}.mid"
                 try:
                     piece = codec.decode(g.tokens, strict=True)
@@ -84,7 +84,8 @@ def quality(n: int, model: str, seed: int, in_key: bool) -> None:
         bars = max(n.start for n in p.notes) // codec.config.bar_steps(p.meter) + 1
         ref.append(crop_bars(p, 8, codec.config, int(rng.integers(0, max(1, bars - 7)))))
     g, r = summarize(pieces, codec.config), summarize(ref, codec.config)
-    print(f"\n{n} sketches (8 bars, chorale, top-p 0.95, {'in key (default)' if in_key else '--free-pitch'}) "
+    print(f"\n{n} sketches (8 bars, chorale, top-p 0.95, {'in key (default)' if in_key else '--free-pitch'}, "
+          f"--key-strength {key_strength:g}) "
           f"in {seconds:.1f} s; invalid MIDI files: {invalid}")
     print("| metric | sketches mean (sd) | chorales mean (sd) | ratio |")
     print("|---|---|---|---|")
@@ -99,10 +100,14 @@ def main() -> None:
     ap.add_argument("--model", default="rnn")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--free-pitch", action="store_true", help="sample without the in-key constraint")
+    ap.add_argument("--key-strength", type=float, default=None, help="default: soundart sketch's")
     args = ap.parse_args()
     speed(args.repeats, args.model)
     if args.samples:
-        quality(args.samples, args.model, args.seed, not args.free_pitch)
+        from soundart.commands.music import KEY_STRENGTH
+
+        strength = KEY_STRENGTH if args.key_strength is None else args.key_strength
+        quality(args.samples, args.model, args.seed, not args.free_pitch, strength)
 
 
 if __name__ == "__main__":

@@ -337,6 +337,11 @@ _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2
 _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 
+def key_profile(key: int) -> np.ndarray:
+    """Krumhansl-Kessler probe-tone profile ``(12,)`` of a key (0-11 major, 12-23 minor), indexed by pitch class."""
+    return np.roll(_MINOR if key >= 12 else _MAJOR, int(key) % 12)
+
+
 def estimate_key(pitches: Sequence[int], weights: Sequence[float] | None = None) -> int:
     """Krumhansl-Schmuckler key estimate (0-23) from pitches weighted by duration."""
     hist = np.zeros(12)
@@ -345,7 +350,7 @@ def estimate_key(pitches: Sequence[int], weights: Sequence[float] | None = None)
         hist[int(p) % 12] += x
     if hist.sum() == 0:
         return 0
-    scores = [np.corrcoef(hist, np.roll(prof, k))[0, 1] for prof in (_MAJOR, _MINOR) for k in range(12)]
+    scores = [np.corrcoef(hist, key_profile(k))[0, 1] for k in range(24)]
     scores = np.nan_to_num(np.asarray(scores), nan=-1.0)
     return int(np.argmax(scores))
 

@@ -80,3 +80,22 @@ def test_in_key_constraint_keeps_the_scale(fast_model):
     out = generate(fast_model, codec, prompts, 3, temperature=2.0, seed=0, in_key=True, programs=[0])
     pitches = [n.pitch for g in out for n in codec.decode(g.tokens).notes]
     assert pitches and all(p % 12 in scale_pitch_classes(14) for p in pitches)
+
+
+def test_key_leaning_reweights_pitches_but_keeps_their_total_probability():
+    from soundart.music.sample import key_pitch_bias, lean_pitches, relative_key
+
+    assert relative_key(14) == 5 and relative_key(5) == 14 and relative_key(7) == 16  # Dm-F, G-Em
+    bias = key_pitch_bias(14)  # D minor, against F major
+    assert bias.shape == (128,) and bias[2 + 12 * 5] == bias[2]  # the same in every octave
+    assert min(bias[2], bias[9], bias[1]) > 0 > max(bias[5], bias[0])  # D, A, C# up; F, C down
+    logits = np.full(128, -np.inf)
+    logits[[60, 62, 65, 69]] = [0.5, 0.0, 0.2, -0.3]  # C, D, F, A
+    leaned = lean_pitches(logits, bias, 2.0)
+    finite = np.isfinite(logits)
+    assert np.array_equal(np.isfinite(leaned), finite)  # masked pitches stay masked
+    np.testing.assert_allclose(np.logaddexp.reduce(leaned[finite]), np.logaddexp.reduce(logits[finite]))
+    assert np.argmax(leaned) == 62 and np.argmax(logits) == 60
+    np.testing.assert_array_equal(lean_pitches(logits, bias, 0.0), logits)
+    with pytest.raises(ConfigError, match="key strength"):
+        generate(NumpyLSTM.__new__(NumpyLSTM), Codec(), [[0]], 1, key_strength=-1)
