@@ -9,16 +9,25 @@
    samples drawn from the model's prior asked as family f; bar: >= 70%
    labelled f. Its accuracy on the held-out test programs' real notes is
    printed beside it: the ceiling a sample can be judged against. The
-   classifier never sees a VAE sample while it is trained or chosen.
+   classifier never sees a VAE sample while it is trained or chosen. Samples
+   are drawn the way ``soundart synth vae`` draws them: the model's sampling
+   prior (its per-family mixture when it has one) at the model's default
+   temperature unless --temperature is given. Per family: samples recognised,
+   and the classifier's accuracy on that family's real test-program notes.
+   The trained classifier is cached in data/cache (keyed by its data and
+   settings), so benches of two models with one front end judge with the
+   same classifier.
 3. Built-in renderer speed on a 1-minute 4-track MIDI (x real time; bar >= 50),
    next to FluidSynth when installed.
 
-    python benchmarks/bench_melvae.py [--model melvae] [--root data/notes] [--threads 1]
+    python benchmarks/bench_melvae.py [--model melvae] [--root data/notes] [--threads 1] [--temperature T]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -71,8 +80,24 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     return torch.roll(x, int(torch.randint(-2, 3, (1,), generator=g)), dims=1)
 
 
+def augment_strong(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    """``augment`` with wider ranges (+-15 dB, up to 4 mel bins) plus one band of up to 8 mel bins and
+    one span of up to 12 frames set to the patch's floor (SpecAugment): the classifier must use the
+    whole envelope and spectrum, not the few details that single out a training program."""
+    x = x + (torch.rand(x.shape[0], 1, 1, generator=g) - 0.5) * 0.75
+    x = torch.roll(x, int(torch.randint(-4, 5, (1,), generator=g)), dims=1).clone()
+    floor = x.amin(dim=(1, 2), keepdim=True)
+    n_mels, frames = x.shape[1], x.shape[2]
+    f0, fw = int(torch.randint(0, n_mels, (1,), generator=g)), int(torch.randint(0, 9, (1,), generator=g))
+    t0, tw = int(torch.randint(0, frames, (1,), generator=g)), int(torch.randint(0, 13, (1,), generator=g))
+    mask = torch.zeros(1, n_mels, frames, dtype=torch.bool)
+    mask[:, f0:f0 + fw] = True
+    mask[:, :, t0:t0 + tw] = True
+    return torch.where(mask, floor, x)
+
+
 def train_classifier(x: torch.Tensor, y: torch.Tensor, valid_x: torch.Tensor, valid_y: torch.Tensor,
-                     n_classes: int, steps: int, seed: int = 0) -> tuple[FamilyCNN, float]:
+                     n_classes: int, steps: int, seed: int = 0, strong: bool = False) -> tuple[FamilyCNN, float]:
     """Train on (x, y); keep the weights with the best accuracy on the valid programs (checked 8 times).
     Returns the classifier and that valid accuracy."""
     torch.manual_seed(seed)
@@ -83,7 +108,8 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, valid_x: torch.Tensor, va
     best, best_state = -1.0, None
     for step in range(1, steps + 1):
         idx = torch.randint(0, len(x), (64,), generator=g)
-        loss = nn.functional.cross_entropy(clf(augment(x[idx], g)), y[idx], label_smoothing=0.1)
+        batch = augment_strong(x[idx], g) if strong else augment(x[idx], g)
+        loss = nn.functional.cross_entropy(clf(batch), y[idx], label_smoothing=0.1)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -95,6 +121,25 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, valid_x: torch.Tensor, va
                 best, best_state = acc, {k: v.clone() for k, v in clf.state_dict().items()}
     clf.load_state_dict(best_state)
     return clf.eval(), best
+
+
+def cached_classifier(cache: Path, key_parts: list, train_fn) -> tuple[FamilyCNN, float]:
+    """The classifier trained on exactly these data and settings, from ``cache`` when it is there."""
+    from safetensors.torch import load_file, save_file
+
+    key = hashlib.sha1(json.dumps(key_parts).encode()).hexdigest()[:16]
+    path = cache / f"bench-melvae-classifier-{key}.safetensors"
+    if path.is_file():
+        state = load_file(str(path))
+        valid_acc = float(state.pop("valid_acc"))
+        clf = FamilyCNN(key_parts[0])
+        clf.load_state_dict(state)
+        return clf.eval(), valid_acc
+    clf, valid_acc = train_fn()
+    cache.mkdir(parents=True, exist_ok=True)
+    save_file({**{k: v.contiguous() for k, v in clf.state_dict().items()},
+               "valid_acc": torch.tensor(valid_acc)}, str(path))
+    return clf, valid_acc
 
 
 @torch.no_grad()
@@ -131,7 +176,11 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=4000)
     ap.add_argument("--clf-steps", type=int, default=1600)
     ap.add_argument("--n-clf", type=int, default=12000, help="real train-program notes for the classifier")
+    ap.add_argument("--clf-strong", action="store_true",
+                    help="train the classifier with stronger augmentation (wider level/pitch, SpecAugment masks)")
     ap.add_argument("--samples-per-family", type=int, default=50)
+    ap.add_argument("--temperature", type=float, default=None,
+                    help="prior noise scale for the samples (default: the model's, as soundart synth vae)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -159,16 +208,28 @@ def main() -> None:
     all_velocities = MelVAEData(**{**data.__dict__, "velocities": ()})
     clf_train = note_patches(model, rows_for(root, "train", all_velocities, cfg, args.n_clf), root, cache, "train")
     clf_valid = note_patches(model, rows_for(root, "valid", all_velocities, cfg, args.n_test), root, cache, "valid")
-    clf, valid_acc = train_classifier(clf_train.mel.float(), clf_train.family, clf_valid.mel.float(),
-                                      clf_valid.family, len(cfg.families), args.clf_steps)
-    real_acc = float((predict(clf, test.mel.float()) == test.family).float().mean())
+    key = [len(cfg.families), "FamilyCNN/1", cfg.features.to_dict(), cfg.frames, cfg.db_offset, cfg.db_scale,
+           args.clf_steps, args.n_clf, args.n_test, str(root)] + (["strong"] if args.clf_strong else [])
+    clf, valid_acc = cached_classifier(cache, key, lambda: train_classifier(
+        clf_train.mel.float(), clf_train.family, clf_valid.mel.float(), clf_valid.family, len(cfg.families),
+        args.clf_steps, strong=args.clf_strong))
+    real_pred = predict(clf, test.mel.float())
+    real_acc = float((real_pred == test.family).float().mean())
+    temperature = cfg.temperature if args.temperature is None else args.temperature
     g = torch.Generator().manual_seed(0)
     hits, total, per_family = 0, 0, []
     for fi, fam in enumerate(cfg.families):
         pitches = torch.randint(36, 85, (args.samples_per_family,), generator=g)
-        x = model.draw(args.samples_per_family, pitches - cfg.pitch_min, torch.full_like(pitches, fi), generator=g)
-        ok = int((predict(clf, x) == fi).sum())
-        per_family.append(f"{fam} {ok / args.samples_per_family:.0%}")
+        x = model.draw(args.samples_per_family, pitches - cfg.pitch_min, torch.full_like(pitches, fi), generator=g,
+                       temperature=temperature)
+        pred = predict(clf, x)
+        ok = int((pred == fi).sum())
+        wrong = pred[pred != fi]
+        confused = cfg.families[int(torch.bincount(wrong, minlength=len(cfg.families)).argmax())] if len(wrong) else "-"
+        real = test.family == fi
+        real_fam = f"{float((real_pred[real] == fi).float().mean()):.0%}" if bool(real.any()) else "n/a"
+        per_family.append(f"  {fam:<9} samples {ok / args.samples_per_family:4.0%} (most often taken for "
+                          f"{confused}); real test notes {real_fam}")
         hits, total = hits + ok, total + args.samples_per_family
     table.append(("classifier accuracy, valid-program real notes (chooses it)", f"{valid_acc:.3f}", "reference"))
     table.append(("classifier accuracy, held-out test-program real notes", f"{real_acc:.3f}", "reference"))
@@ -199,7 +260,11 @@ def main() -> None:
     print(f"model {args.model}: latent {cfg.latent}, {len(train)} train / {len(test)} test patches "
           f"({len({r for r in test.family.tolist()})} families), threads {args.threads}; "
           f"classifier part {clf_s:.0f} s; load average {load:.1f} on {os.cpu_count()} CPUs")
-    print("per family: " + ", ".join(per_family))
+    mixture = (f"per-family mixture of {cfg.prior_mixture}" if cfg.prior_mixture and int(model.mix_fitted)
+               else "learned Gaussian p(z | pitch, family)" if cfg.learned_prior else "N(0, I)")
+    print(f"samples: {args.samples_per_family} per family, prior {mixture}, temperature {temperature:g}; "
+          f"classifier {'strong augmentation' if args.clf_strong else 'standard'}, {args.clf_steps} steps")
+    print("per family:\n" + "\n".join(per_family))
     w = max(len(r[0]) for r in table)
     print(f"{'measure'.ljust(w)}  {'value':>8}  note")
     print(f"{'-' * w}  {'-' * 8}  ----")

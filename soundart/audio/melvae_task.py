@@ -35,6 +35,10 @@ class MelVAEData:
     pitch_step : keep every n-th pitch from the model's ``pitch_min``.
     max_train : at most this many training notes (0: all), a seeded subset.
     cache_dir : where computed log-mel patches are kept.
+    init_from : start from these weights (a checkpoint path or a shipped model name) instead of a
+        random initialisation, with the recipe's fresh learning-rate schedule: a second stage that
+        continues a finished run. The checkpoint's model must have the recipe's shapes; training-only
+        fields (beta, label_dropout, ...) come from the recipe.
     """
 
     root: str = "data/notes"
@@ -46,6 +50,7 @@ class MelVAEData:
     max_eval: int = 1000
     cache_dir: str = "data/cache"
     seed: int = 0
+    init_from: str = ""
 
 
 def _resolve(path: str) -> Path:
@@ -130,12 +135,33 @@ def _subset(rows: list, n: int, seed: int) -> list:
     return [rows[i] for i in keep]
 
 
+def _init_from(model: MelVAE, spec: str) -> None:
+    """Copy the weights (and the step counter, so the KL warm-up is not repeated) of ``spec`` into
+    ``model``; ConfigError when the shapes or feature front end differ."""
+    from soundart.models import load_model
+
+    start = load_model(spec if "/" not in spec else str(_resolve(spec)), expect_kind="melvae")
+    if start.config.features != model.config.features:
+        raise ConfigError(f"init_from {spec}: its log-mel front end differs from the recipe's model")
+    try:
+        missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+    except RuntimeError:  # a tensor of another shape
+        missing, unexpected = ["(shapes)"], []
+    # the sampling mixture is fitted after training, so a start without one is complete
+    missing = [k for k in missing if not k.startswith("mix_")]
+    if missing or unexpected:
+        raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
+                          "(channels, latent, condition, families and learned_prior must match)")
+
+
 def prepare(data: MelVAEData, model_cfg: MelVAEConfig) -> Prepared:
     from soundart.audio.notes import family_names, read_manifest
 
     if model_cfg.condition == "pitch_family" and not model_cfg.families:
         model_cfg.families = tuple(family_names())
     model = MelVAE(model_cfg)
+    if data.init_from:
+        _init_from(model, data.init_from)
     cache_dir = _resolve(data.cache_dir)
     sets, val, described = [], None, []
     if data.root:
@@ -198,30 +224,60 @@ def reconstruction_l1(model: MelVAE, data: PatchSet, batch: int = 128) -> float:
     return total / count
 
 
+@torch.no_grad()
+def posterior_means(model: MelVAE, data: PatchSet, batch: int = 256) -> torch.Tensor:
+    """Posterior means ``(N, latent)`` of ``data`` encoded with its labels."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    for i in range(0, len(data), batch):
+        p = data.pitch[i:i + batch].to(device) if model.config.condition != "none" else None
+        f = data.family[i:i + batch].to(device) if model.config.condition == "pitch_family" else None
+        out.append(model.encode(data.mel[i:i + batch].float().to(device), p, f)[0])
+    return torch.cat(out)
+
+
+def fit_sampling_prior(model: MelVAE, train: PatchSet, seed: int = 0) -> int:
+    """Fit the model's per-family sampling mixture on the training notes that carry a family label;
+    returns how many notes it was fitted on (0 when the model has no mixture)."""
+    if not model.config.prior_mixture:
+        return 0
+    labelled = train.family < model.unknown_family
+    subset = PatchSet(train.mel[labelled], train.pitch[labelled], train.family[labelled])
+    mu = posterior_means(model, subset)
+    device = mu.device
+    model.fit_prior_mixture(mu, subset.pitch.to(device), subset.family.to(device), seed=seed)
+    return len(subset)
+
+
 def evaluate(model: MelVAE, data: MelVAEData, prepared: Prepared) -> dict[str, Any]:
-    """Held-out (test-program) reconstruction L1 in dB, next to PCA with the same latent size."""
+    """After training: fit the sampling mixture (``prior_mixture``; part of the saved model, which
+    the recipe writes after this), then measure held-out (test-program) reconstruction L1 in dB
+    next to PCA with the same latent size."""
     from soundart.audio.notes import read_manifest
 
+    fitted = fit_sampling_prior(model, prepared.train_data, data.seed)
     if not data.root:
-        return {}
+        return {"prior_mixture_notes": fitted} if fitted else {}
     root = _resolve(data.root)
     cfg = model.config
     rows = [r for r in read_manifest(root) if r.split == "test" and cfg.pitch_min <= r.pitch <= cfg.pitch_max
             and (not data.families or r.family in data.families)]
     rows = _subset(rows, data.max_eval, data.seed)
     if not rows:
-        return {}
+        return {"prior_mixture_notes": fitted} if fitted else {}
     test = note_patches(model, rows, root, _resolve(data.cache_dir), "test")
     vae = reconstruction_l1(model, test) * cfg.db_scale
     train = prepared.train_data.mel
     train = train[_subset(list(range(len(train))), 4000, data.seed)].float().flatten(1)
     pca = pca_l1(train, test.mel.float().flatten(1), cfg.latent) * cfg.db_scale
-    return {"test_notes": len(rows), "recon_l1_db": round(vae, 3), "pca_l1_db": round(pca, 3),
-            "l1_ratio_vs_pca": round(vae / pca, 3)}
+    metrics = {"test_notes": len(rows), "recon_l1_db": round(vae, 3), "pca_l1_db": round(pca, 3),
+               "l1_ratio_vs_pca": round(vae / pca, 3)}
+    return {**metrics, "prior_mixture_notes": fitted} if fitted else metrics
 
 
 TASK = Task(name="melvae", model_config_class=MelVAEConfig, data_config_class=MelVAEData,
             prepare=prepare, evaluate=evaluate)
 
 __all__ = ["TASK", "MelVAEData", "PatchSet", "prepare", "evaluate", "pca_l1", "reconstruction_l1",
-           "note_patches", "asdict", "math"]
+           "note_patches", "posterior_means", "fit_sampling_prior", "asdict", "math"]

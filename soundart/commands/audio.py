@@ -110,7 +110,9 @@ def render(midi: Path, out: Path, soundfont: Path | None, backend: str, sr: int,
 @click.option("--pitch", type=int, default=60, show_default=True, help="MIDI pitch of the note.")
 @click.option("--family", default=None, help="Instrument family (see `soundart synth vae --list-families`).")
 @click.option("--seconds", type=float, default=None, help="Length of each clip (default: the model's, 2 s).")
-@click.option("--temperature", type=float, default=1.0, show_default=True, help="Scale of the prior noise.")
+@click.option("--temperature", type=float, default=None,
+              help="Scale of the prior noise (default: the model's, see `--list-families`); "
+                   "lower gives more typical notes of the family, 0 the prior's mean.")
 @click.option("--list-families", is_flag=True, help="Print the model's families and pitch range, then exit.")
 @model_option
 @vocoder_option
@@ -118,7 +120,7 @@ def render(midi: Path, out: Path, soundfont: Path | None, backend: str, sr: int,
 @seed_option
 @device_option
 @force_option
-def vae(out: Path, n: int, pitch: int, family: str | None, seconds: float | None, temperature: float,
+def vae(out: Path, n: int, pitch: int, family: str | None, seconds: float | None, temperature: float | None,
         list_families: bool, model: str, vocoder: str, plot: Path | None, seed: int | None, device: str,
         force: bool) -> None:
     """Sample new notes from the mel VAE (pitch- and family-conditioned) into one audio file.
@@ -133,12 +135,13 @@ def vae(out: Path, n: int, pitch: int, family: str | None, seconds: float | None
     cfg = vae_model.config
     if list_families:
         click.echo(f"families: {', '.join(cfg.families) or '(unconditioned)'}; "
-                   f"pitches {cfg.pitch_min}-{cfg.pitch_max}; clip {cfg.seconds:.2f} s at {cfg.features.sr} Hz")
+                   f"pitches {cfg.pitch_min}-{cfg.pitch_max}; clip {cfg.seconds:.2f} s at {cfg.features.sr} Hz; "
+                   f"temperature {cfg.temperature:g}")
         return
     positive("-n", n)
     positive("--seconds", seconds)
     seconds = cfg.seconds if seconds is None else seconds
-    positive("--temperature", temperature)
+    positive("--temperature", temperature, allow_zero=True)  # 0: the prior mean, one note per label
     if seconds > cfg.seconds + 1e-6:
         raise ConfigError(f"--seconds {seconds} is longer than the model's clip ({cfg.seconds:.2f} s)")
     _check_outputs(out, plot, force)

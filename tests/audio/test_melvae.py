@@ -138,3 +138,129 @@ def test_draws_come_from_the_learned_prior():
     at_origin = m.decode(torch.zeros_like(mu_p), p, f)
     assert (drawn - at_mean).abs().max() < 0.1 * (at_origin - at_mean).abs().max()
     assert m.sample(2, pitch=60, family="b").shape == (2, 16, 16)
+
+
+def test_temperature_scales_the_prior_noise_and_defaults_to_the_config():
+    m = make(learned_prior=True).eval()
+    with torch.no_grad():  # a prior with spread, so temperature changes the draws
+        m.prior_net.bias.normal_(0, 0.5)
+    p, f = torch.full((4,), m.pitch_index(60)), torch.ones(4, dtype=torch.long)
+    with torch.no_grad():
+        at_mean = m.decode(m.prior(p, f, 4, torch.device("cpu"))[0], p, f)
+    torch.testing.assert_close(m.draw(4, p, f, temperature=0.0), at_mean)
+
+    def spread(t):
+        drawn = m.draw(4, p, f, generator=torch.Generator().manual_seed(0), temperature=t)
+        return float((drawn - at_mean).abs().mean())
+
+    assert 0 < spread(0.3) < spread(1.0)
+    cooled = make(learned_prior=True, temperature=0.3).eval()
+    cooled.load_state_dict(m.state_dict())
+    default = cooled.draw(4, p, f, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(default, m.draw(4, p, f, generator=torch.Generator().manual_seed(0), temperature=0.3))
+    with pytest.raises(ConfigError, match="temperature"):
+        m.draw(2, p[:2], f[:2], temperature=-1.0)
+    with pytest.raises(ConfigError, match="temperature must be > 0"):
+        make(temperature=0.0)
+
+
+def test_old_checkpoints_without_new_fields_still_load(tmp_path):
+    import json
+
+    m = make().eval()
+    checkpoint.save(m, tmp_path / "old", {})
+    doc = json.loads((tmp_path / "old.json").read_text())
+    del doc["config"]["temperature"]  # written before the field existed
+    (tmp_path / "old.json").write_text(json.dumps(doc))
+    loaded = checkpoint.load(tmp_path / "old", expect_kind="melvae")
+    assert loaded.config.temperature == 1.0
+
+
+def test_init_from_copies_the_weights_and_refuses_other_shapes(tmp_path):
+    from soundart.audio.melvae_task import _init_from
+
+    start = make(seed=1).eval()
+    start.step.fill_(500)
+    checkpoint.save(start, tmp_path / "start", {})
+    fresh = make(seed=2, beta=0.5)  # training-only fields may differ
+    _init_from(fresh, str(tmp_path / "start"))
+    b = batch()
+    torch.testing.assert_close(fresh.eval()(b["mel"], b["pitch"], b["family"])[0],
+                               start(b["mel"], b["pitch"], b["family"])[0])
+    assert int(fresh.step) == 500 and fresh.config.beta == 0.5  # KL warm-up is not repeated
+    with pytest.raises(ConfigError, match="do not fit"):
+        _init_from(make(latent=8), str(tmp_path / "start"))
+
+
+def _two_cluster_model():
+    """A model with a 2-component mixture fitted on family-1 offsets in two tight clusters."""
+    m = make(learned_prior=True, prior_mixture=2).eval()
+    g = torch.Generator().manual_seed(0)
+    centres = torch.tensor([[3.0, 0.0, 0.0, 0.0], [-3.0, 2.0, 0.0, 0.0]])
+    n = 200
+    pitch = torch.randint(0, 73, (n,), generator=g)
+    family = torch.ones(n, dtype=torch.long)
+    which = torch.arange(n) % 2
+    prior_mu = m.prior(pitch, family, n, torch.device("cpu"))[0].detach()
+    mu = prior_mu + centres[which] + 0.05 * torch.randn(n, 4, generator=g)
+    m.fit_prior_mixture(mu, pitch, family)
+    return m, centres
+
+
+def test_prior_mixture_finds_the_clusters_and_draws_from_them():
+    m, centres = _two_cluster_model()
+    assert int(m.mix_fitted) == 1
+    found = m.mix_mu[1]
+    order = found[:, 0].argsort(descending=True)  # the cluster at +3 first
+    torch.testing.assert_close(found[order], centres, atol=0.05, rtol=0)
+    assert float(m.mix_logw[1].exp().min()) > 0.4  # both clusters weighted about equally
+    assert float(m.mix_logvar[1].exp().max()) < 0.02  # tight, not the spread between the clusters
+    # family 0 had no notes: one zero-offset component
+    assert float(m.mix_mu[0].abs().max()) == 0.0
+    # draws at temperature 0 decode exactly at a cluster (prior mean + centre), not between them
+    p, f = torch.full((6,), m.pitch_index(60)), torch.ones(6, dtype=torch.long)
+    drawn = m.draw(6, p, f, generator=torch.Generator().manual_seed(0), temperature=0.0)
+    with torch.no_grad():
+        prior_mu = m.prior(p, f, 6, torch.device("cpu"))[0]
+        at = [m.decode(prior_mu + c, p, f) for c in found]
+        between = m.decode(prior_mu, p, f)
+    hit = [min(range(2), key=lambda k: float((drawn[i] - at[k][i]).abs().max())) for i in range(6)]
+    for i in range(6):
+        torch.testing.assert_close(drawn[i], at[hit[i]][i])
+    assert set(hit) == {0, 1}, hit  # both components are drawn
+    assert float((drawn - between).abs().max()) > 1e-3
+
+
+def test_unfitted_mixture_and_unknown_family_use_the_gaussian_prior():
+    m = make(learned_prior=True, prior_mixture=2).eval()
+    plain = make(learned_prior=True).eval()
+    plain.load_state_dict({k: v for k, v in m.state_dict().items() if not k.startswith("mix_")})
+    p, f = torch.full((3,), m.pitch_index(60)), torch.ones(3, dtype=torch.long)
+    torch.testing.assert_close(m.draw(3, p, f, generator=torch.Generator().manual_seed(0)),
+                               plain.draw(3, p, f, generator=torch.Generator().manual_seed(0)))
+    fitted, _ = _two_cluster_model()
+    unknown = torch.full((3,), fitted.unknown_family)
+    with torch.no_grad():
+        mu, logvar = fitted.prior(p, unknown, 3, torch.device("cpu"))
+        eps = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+        expected = fitted.decode(mu + eps * (0.5 * logvar).exp() * 0.5, p, unknown)
+    torch.testing.assert_close(fitted.draw(3, p, unknown, generator=torch.Generator().manual_seed(0),
+                                           temperature=0.5), expected)
+
+
+def test_mixture_survives_save_and_load(tmp_path):
+    m, _ = _two_cluster_model()
+    checkpoint.save(m, tmp_path / "mix", {})
+    loaded = checkpoint.load(tmp_path / "mix", expect_kind="melvae").eval()
+    assert int(loaded.mix_fitted) == 1
+    p, f = torch.full((4,), m.pitch_index(60)), torch.ones(4, dtype=torch.long)
+    torch.testing.assert_close(loaded.draw(4, p, f, generator=torch.Generator().manual_seed(3)),
+                               m.draw(4, p, f, generator=torch.Generator().manual_seed(3)))
+
+
+def test_prior_mixture_needs_the_learned_prior():
+    with pytest.raises(ConfigError, match="prior_mixture needs learned_prior"):
+        make(prior_mixture=4)
+    with pytest.raises(ConfigError, match="no prior mixture"):
+        make(learned_prior=True).fit_prior_mixture(torch.zeros(2, 4), torch.zeros(2, dtype=torch.long),
+                                                   torch.zeros(2, dtype=torch.long))
