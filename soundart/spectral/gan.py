@@ -9,7 +9,19 @@ log-mels from :mod:`soundart.features` (the model's config carries the
 FeatureConfig); audio comes back through the pipeline's inverse (NNLS un-mel +
 Griffin-Lim). Optional conditioning on instrument family: a learned embedding
 concatenated to the generator's noise, and a projection term in the critic
-(Miyato & Koyama 2018).
+(Miyato & Koyama 2018). Two stronger, opt-in forms (config fields default off
+so older checkpoints load as they were trained):
+
+- ``cond_norm``: every generator block's BatchNorm gets a per-family gain and
+  bias (conditional batch norm, de Vries et al. 2017), so the family steers
+  every scale of the image, not only the seed the first layer grows from.
+- ``aux_weight`` > 0: an auxiliary-classifier head on the critic's features
+  (AC-GAN, Odena et al. 2017). The critic learns it with cross-entropy on real
+  notes only; the generator is also trained to be classified as the family it
+  was asked for. Training the head on generated images too (as AC-GAN does)
+  would let generator and critic agree on a private code the family classifier
+  of real notes does not read; on real notes only, it pulls samples towards
+  what tells families apart in real data.
 
 How the two optimisers fit the one shared Trainer
 -------------------------------------------------
@@ -59,6 +71,8 @@ class SpecGANConfig:
     family_dim : size of the family embedding fed to the generator.
     n_critic, gp_weight, critic_lr, critic_betas : WGAN-GP settings (see module docstring).
     clip_sigmas : per-bin normalisation clips at this many standard deviations.
+    cond_norm : per-family gain and bias in every generator BatchNorm (needs families).
+    aux_weight : weight of the critic's auxiliary family classifier (AC-GAN); 0 = none.
     """
 
     features: FeatureConfig = field(default_factory=lambda: SPECGAN_FEATURES)
@@ -72,6 +86,8 @@ class SpecGANConfig:
     critic_lr: float = 1e-4
     critic_betas: tuple[float, float] = (0.5, 0.9)
     clip_sigmas: float = 3.0
+    cond_norm: bool = False
+    aux_weight: float = 0.0
 
     def __post_init__(self) -> None:
         self.families = tuple(self.families)
@@ -87,6 +103,10 @@ class SpecGANConfig:
             raise ConfigError("specgan: n_critic, latent and channels must be >= 1")
         if len(set(self.families)) != len(self.families):
             raise ConfigError(f"specgan: duplicate family names in {self.families}")
+        if self.aux_weight < 0:
+            raise ConfigError(f"specgan: aux_weight must be >= 0 (got {self.aux_weight})")
+        if (self.cond_norm or self.aux_weight) and not self.families:
+            raise ConfigError("specgan: cond_norm and aux_weight need families to condition on")
 
     @classmethod
     def debug(cls, **kw: Any) -> SpecGANConfig:
@@ -104,6 +124,21 @@ def _n_layers(cfg: SpecGANConfig) -> tuple[int, int, int]:
     return n, h >> n, w >> n
 
 
+class CondBatchNorm(nn.Module):
+    """BatchNorm without its own affine; gain and bias looked up per family (identity at init)."""
+
+    def __init__(self, ch: int, n_families: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(ch, affine=False)
+        self.gain = nn.Embedding(n_families, ch)
+        self.bias = nn.Embedding(n_families, ch)
+        nn.init.ones_(self.gain.weight)
+        nn.init.zeros_(self.bias.weight)
+
+    def forward(self, x: torch.Tensor, family: torch.Tensor) -> torch.Tensor:
+        return self.norm(x) * self.gain(family)[:, :, None, None] + self.bias(family)[:, :, None, None]
+
+
 class Generator(nn.Module):
     """z (B, latent) [+ family embedding] -> image (B, 1, n_mels, frames) in [-1, 1]."""
 
@@ -116,14 +151,22 @@ class Generator(nn.Module):
         self.embed = nn.Embedding(len(cfg.families), cfg.family_dim) if cfg.families else None
         self.fc = nn.Linear(cfg.latent + cond, self.top * h0 * w0)
         blocks: list[nn.Module] = []
+        norms: list[nn.Module] = []
         ch = self.top
         for i in range(n):
             out = 1 if i == n - 1 else ch // 2
             blocks.append(nn.ConvTranspose2d(ch, out, 4, stride=2, padding=1))
             if i < n - 1:
-                blocks += [nn.BatchNorm2d(out), nn.ReLU()]
+                if cfg.cond_norm:
+                    norms.append(CondBatchNorm(out, len(cfg.families)))
+                else:
+                    blocks += [nn.BatchNorm2d(out), nn.ReLU()]
             ch = out
+        # cond_norm keeps the convolutions in ``net`` and the norms beside them (the
+        # norms need the family); without it ``net`` is the plain Sequential older
+        # checkpoints were saved from.
         self.net = nn.Sequential(*blocks)
+        self.norms = nn.ModuleList(norms) if cfg.cond_norm else None
 
     def forward(self, z: torch.Tensor, family: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
@@ -131,7 +174,13 @@ class Generator(nn.Module):
                 raise ConfigError("this SpecGAN is family-conditioned: give a family")
             z = torch.cat([z, self.embed(family)], dim=1)
         x = torch.relu(self.fc(z)).view(-1, self.top, self.h0, self.w0)  # (B, top, h0, w0)
-        return torch.tanh(self.net(x))  # (B, 1, n_mels, frames)
+        if self.norms is None:
+            return torch.tanh(self.net(x))  # (B, 1, n_mels, frames)
+        for i, conv in enumerate(self.net):
+            x = conv(x)
+            if i < len(self.norms):
+                x = torch.relu(self.norms[i](x, family))
+        return torch.tanh(x)  # (B, 1, n_mels, frames)
 
 
 class Critic(nn.Module):
@@ -149,13 +198,19 @@ class Critic(nn.Module):
         feat = ch_in * h0 * w0
         self.out = nn.Linear(feat, 1)
         self.project = nn.Embedding(len(cfg.families), feat) if cfg.families else None
+        self.classify = nn.Linear(feat, len(cfg.families)) if cfg.aux_weight > 0 else None
 
-    def forward(self, x: torch.Tensor, family: torch.Tensor | None = None) -> torch.Tensor:
+    def score_and_logits(self, x: torch.Tensor, family: torch.Tensor | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Wasserstein score (B,) and, with an auxiliary head, family logits (B, n_families)."""
         h = self.net(x).flatten(1)  # (B, feat)
         score = self.out(h).squeeze(1)
         if self.project is not None and family is not None:
             score = score + (self.project(family) * h).sum(dim=1)
-        return score
+        return score, (self.classify(h) if self.classify is not None else None)
+
+    def forward(self, x: torch.Tensor, family: torch.Tensor | None = None) -> torch.Tensor:
+        return self.score_and_logits(x, family)[0]
 
 
 class SpecGAN(nn.Module):
@@ -253,13 +308,17 @@ class SpecGAN(nn.Module):
         z = torch.randn(B, self.config.latent, device=real.device)
         with torch.no_grad():
             fake = self.generator(z, family)
-        d_real, d_fake = self.critic(real, family), self.critic(fake, family)
+        (d_real, logits), d_fake = self.critic.score_and_logits(real, family), self.critic(fake, family)
         eps = torch.rand(B, 1, 1, 1, device=real.device)
         mix = (eps * real + (1 - eps) * fake).requires_grad_(True)
         grads = torch.autograd.grad(self.critic(mix, family).sum(), mix, create_graph=True)[0]
         penalty = (grads.flatten(1).norm(dim=1) - 1).square().mean()
         wasserstein = d_real.mean() - d_fake.mean()
-        return -wasserstein + self.config.gp_weight * penalty, wasserstein.detach()
+        loss = -wasserstein + self.config.gp_weight * penalty
+        if logits is not None and family is not None:
+            # the auxiliary head learns families from real notes only (see module docstring)
+            loss = loss + self.config.aux_weight * nn.functional.cross_entropy(logits, family)
+        return loss, wasserstein.detach()
 
     def _critic_opt(self) -> torch.optim.Optimizer:
         if self.critic_optimizer is None:
@@ -285,7 +344,11 @@ class SpecGAN(nn.Module):
         B = max(1, real.shape[0] // k)
         z = torch.randn(B, self.config.latent, device=real.device)
         gfam = None if fam is None else fam[torch.randint(fam.shape[0], (B,), device=fam.device)]
-        loss_g = -self.critic(self.generator(z, gfam), gfam).mean()
+        score, logits = self.critic.score_and_logits(self.generator(z, gfam), gfam)
+        loss_g = -score.mean()
+        if logits is not None and gfam is not None:
+            # AC-GAN: be recognised by the critic's real-note classifier as the family asked for
+            loss_g = loss_g + self.config.aux_weight * nn.functional.cross_entropy(logits, gfam)
         self.critic.requires_grad_(True)
         return loss_g
 
@@ -295,5 +358,11 @@ class SpecGAN(nn.Module):
         real, fam = self._unpack(batch)
         z = torch.randn(real.shape[0], self.config.latent, device=real.device)
         fake = self.generator(z, fam)
-        w = self.critic(real, fam).mean() - self.critic(fake, fam).mean()
-        return {"loss": float(w)}
+        (d_real, logits_real), (d_fake, logits_fake) = (self.critic.score_and_logits(real, fam),
+                                                        self.critic.score_and_logits(fake, fam))
+        out = {"loss": float(d_real.mean() - d_fake.mean())}
+        if logits_real is not None and fam is not None:
+            # how well the auxiliary head reads families: on held-out real notes, and on samples asked for them
+            out["aux_real_acc"] = float((logits_real.argmax(1) == fam).float().mean())
+            out["aux_fake_acc"] = float((logits_fake.argmax(1) == fam).float().mean())
+        return out

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from soundart import checkpoint
 from soundart.cli import cli
-from soundart.errors import BadInputError
+from soundart.errors import BadInputError, ConfigError
 from soundart.spectral.gan import SpecGAN, SpecGANConfig
 from soundart.spectral.gan_task import SpecGANDataConfig, clip_logmel, prepare
 from soundart.train.config import TrainConfig
@@ -169,3 +169,79 @@ def test_cli_synth_gan(tmp_path: Path) -> None:
     assert not (tmp_path / "x.wav").exists()
     zero = run.invoke(cli, ["synth", "gan", "--model", str(ckpt), "-n", "0", "-o", str(tmp_path / "x.wav")])
     assert zero.exit_code == 2 and "-n must be > 0" in zero.output
+
+
+def _two_family_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Synthetic notes whose family is where a loud band sits: rows 4-8 (family 0) or 20-24 (family 1)."""
+    x = fake_logmels(n)
+    fam = torch.arange(n) % 2
+    x[fam == 0, 4:8] += 25.0
+    x[fam == 1, 20:24] += 25.0
+    return x, fam
+
+
+def _band_gap(model: SpecGAN, family: str) -> float:
+    """Mean level of band 4-8 minus band 20-24 in the model's samples of ``family`` (dB)."""
+    s = model.sample(64, family=family, generator=torch.Generator().manual_seed(0))
+    return float(s[:, 4:8].mean() - s[:, 20:24].mean())
+
+
+def test_conditioned_generator_and_aux_head_learn_families(one_thread) -> None:
+    """cond_norm + AC-GAN head: after a few steps, each family's samples put the band where its real notes do."""
+    torch.manual_seed(0)
+    model = tiny(families=FAMS, n_critic=2, cond_norm=True, aux_weight=1.0)
+    assert model.generator.norms is not None and model.critic.classify is not None
+    real, fam = _two_family_images(64)
+    model.set_moments(real)
+    # at init the family only enters through identity-initialised norms: both families look alike
+    assert abs(_band_gap(model, "keyboard") - _band_gap(model, "strings")) < 1.0
+    opt = torch.optim.Adam(model.generator.parameters(), lr=3e-3, betas=(0.5, 0.9))
+    model.critic_optimizer = torch.optim.Adam(model.critic.parameters(), lr=3e-3, betas=(0.5, 0.9))
+    g = torch.Generator().manual_seed(2)
+    for _ in range(40):
+        idx = torch.randint(64, (16,), generator=g)
+        opt.zero_grad()
+        loss = model.training_step({"logmel": real[idx], "family": fam[idx]})
+        loss.backward()
+        opt.step()
+    assert model.generator.norms[0].gain.weight.grad.abs().sum() > 0  # the family reaches every block
+    gap_k, gap_s = _band_gap(model, "keyboard"), _band_gap(model, "strings")
+    assert gap_k > 5.0 and gap_s < -5.0, (gap_k, gap_s)
+    metrics = model.validation_step({"logmel": real, "family": fam})
+    assert metrics["aux_real_acc"] >= 0.9, metrics  # the critic's head reads the families of real notes
+    assert metrics["aux_fake_acc"] >= 0.9, metrics  # and the samples carry the family they were asked for
+
+
+def test_new_conditioning_is_opt_in_so_old_checkpoints_load(tmp_path: Path) -> None:
+    plain = tiny(families=FAMS)
+    keys = set(plain.state_dict())
+    assert "generator.net.1.weight" in keys  # the BatchNorm affine of checkpoints saved before cond_norm
+    assert not any(".norms." in k or "classify" in k for k in keys)
+    assert plain.validation_step({"logmel": fake_logmels(4), "family": torch.tensor([0, 1, 0, 1])}).keys() == {"loss"}
+    new = tiny(families=FAMS, cond_norm=True, aux_weight=0.5)
+    checkpoint.save(new, tmp_path / "new", {})
+    loaded = checkpoint.load(tmp_path / "new", expect_kind="specgan")
+    assert loaded.config.cond_norm and loaded.config.aux_weight == 0.5
+    g1, g2 = (torch.Generator().manual_seed(3) for _ in range(2))
+    assert torch.equal(loaded.sample(2, "strings", generator=g1), new.sample(2, "strings", generator=g2))
+    with pytest.raises(ConfigError, match="need families"):
+        SpecGANConfig.debug(cond_norm=True)
+    with pytest.raises(ConfigError, match="aux_weight must be >= 0"):
+        SpecGANConfig.debug(families=FAMS, aux_weight=-1.0)
+
+
+def test_family_reaches_every_block_and_generator_pays_the_aux_loss(one_thread) -> None:
+    model = tiny(families=FAMS, cond_norm=True, aux_weight=2.0, critic_lr=0.0)
+    model.set_moments(fake_logmels(8))
+    before = [model.sample(4, family=f, generator=torch.Generator().manual_seed(0)) for f in FAMS]
+    with torch.no_grad():  # the last block's bias for family 1 only: family 0 must not change
+        model.generator.norms[-1].bias.weight[1] += 3.0
+    after = [model.sample(4, family=f, generator=torch.Generator().manual_seed(0)) for f in FAMS]
+    assert torch.equal(before[0], after[0]) and not torch.allclose(before[1], after[1])
+    # with the critic's score zeroed (and frozen by critic_lr 0), the generator loss is the AC term alone
+    with torch.no_grad():
+        for p in (model.critic.out.weight, model.critic.out.bias, model.critic.project.weight):
+            p.zero_()
+    loss = model.training_step({"logmel": fake_logmels(8), "family": torch.tensor([0, 1] * 4)})
+    loss = loss.detach()
+    assert 2.0 * 0.3 < float(loss) < 2.0 * 3.0, float(loss)  # 2 x cross-entropy of two classes near ln 2
