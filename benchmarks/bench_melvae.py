@@ -73,19 +73,18 @@ class FamilyCNN(nn.Module):
         return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=-1))
 
 
-def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random level (+-10 dB, model units of 40 dB) and a roll of up to 2 mel bins: held-out programs
-    differ from the training ones in loudness and formants, not only in family."""
-    x = x + (torch.rand(x.shape[0], 1, 1, generator=g) - 0.5) * 0.5
-    return torch.roll(x, int(torch.randint(-2, 3, (1,), generator=g)), dims=1)
+def augment(x: torch.Tensor, g: torch.Generator, level: float = 0.5, shift: int = 2) -> torch.Tensor:
+    """Random level (+-10 dB by default: ``level`` in model units of 40 dB) and a roll of up to ``shift``
+    mel bins: held-out programs differ from the training ones in loudness and formants, not only in family."""
+    x = x + (torch.rand(x.shape[0], 1, 1, generator=g) - 0.5) * level
+    return torch.roll(x, int(torch.randint(-shift, shift + 1, (1,), generator=g)), dims=1)
 
 
 def augment_strong(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     """``augment`` with wider ranges (+-15 dB, up to 4 mel bins) plus one band of up to 8 mel bins and
     one span of up to 12 frames set to the patch's floor (SpecAugment): the classifier must use the
     whole envelope and spectrum, not the few details that single out a training program."""
-    x = x + (torch.rand(x.shape[0], 1, 1, generator=g) - 0.5) * 0.75
-    x = torch.roll(x, int(torch.randint(-4, 5, (1,), generator=g)), dims=1).clone()
+    x = augment(x, g, level=0.75, shift=4).clone()
     floor = x.amin(dim=(1, 2), keepdim=True)
     n_mels, frames = x.shape[1], x.shape[2]
     f0, fw = int(torch.randint(0, n_mels, (1,), generator=g)), int(torch.randint(0, 9, (1,), generator=g))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -80,6 +82,19 @@ def test_family_checks() -> None:
         tiny().sample(1, family="strings")
 
 
+def _train(model: SpecGAN, steps: int, batch_of: Callable[[torch.Tensor], Any]) -> None:
+    """``steps`` generator steps (each after the critic's own) on mini-batches of 16 of 64 items,
+    ``batch_of(indices)`` giving the training batch."""
+    opt = torch.optim.Adam(model.generator.parameters(), lr=3e-3, betas=(0.5, 0.9))
+    model.critic_optimizer = torch.optim.Adam(model.critic.parameters(), lr=3e-3, betas=(0.5, 0.9))
+    g = torch.Generator().manual_seed(2)
+    for _ in range(steps):
+        idx = torch.randint(64, (16,), generator=g)
+        opt.zero_grad()
+        model.training_step(batch_of(idx)).backward()
+        opt.step()
+
+
 def test_wgan_gp_learns_per_bin_moments_on_synthetic_images(one_thread) -> None:
     """Real images: a fixed bright band; after training, samples are closer to it than at init."""
     torch.manual_seed(0)
@@ -89,14 +104,7 @@ def test_wgan_gp_learns_per_bin_moments_on_synthetic_images(one_thread) -> None:
     model.set_moments(real)
     gen0 = model.sample(64, generator=torch.Generator().manual_seed(0))
     gap0 = (gen0.mean(dim=(0, 2)) - real.mean(dim=(0, 2))).abs().mean()
-    opt = torch.optim.Adam(model.generator.parameters(), lr=3e-3, betas=(0.5, 0.9))
-    model.critic_optimizer = torch.optim.Adam(model.critic.parameters(), lr=3e-3, betas=(0.5, 0.9))
-    g = torch.Generator().manual_seed(2)
-    for _ in range(25):
-        idx = torch.randint(64, (16,), generator=g)
-        opt.zero_grad()
-        model.training_step(real[idx]).backward()
-        opt.step()
+    _train(model, 25, lambda idx: real[idx])
     gen1 = model.sample(64, generator=torch.Generator().manual_seed(0))
     gap1 = (gen1.mean(dim=(0, 2)) - real.mean(dim=(0, 2))).abs().mean()
     assert gap1 < 0.5 * gap0, (float(gap0), float(gap1))
@@ -195,15 +203,7 @@ def test_conditioned_generator_and_aux_head_learn_families(one_thread) -> None:
     model.set_moments(real)
     # at init the family only enters through identity-initialised norms: both families look alike
     assert abs(_band_gap(model, "keyboard") - _band_gap(model, "strings")) < 1.0
-    opt = torch.optim.Adam(model.generator.parameters(), lr=3e-3, betas=(0.5, 0.9))
-    model.critic_optimizer = torch.optim.Adam(model.critic.parameters(), lr=3e-3, betas=(0.5, 0.9))
-    g = torch.Generator().manual_seed(2)
-    for _ in range(40):
-        idx = torch.randint(64, (16,), generator=g)
-        opt.zero_grad()
-        loss = model.training_step({"logmel": real[idx], "family": fam[idx]})
-        loss.backward()
-        opt.step()
+    _train(model, 40, lambda idx: {"logmel": real[idx], "family": fam[idx]})
     assert model.generator.norms[0].gain.weight.grad.abs().sum() > 0  # the family reaches every block
     gap_k, gap_s = _band_gap(model, "keyboard"), _band_gap(model, "strings")
     assert gap_k > 5.0 and gap_s < -5.0, (gap_k, gap_s)
