@@ -143,11 +143,13 @@ def _init_from(model: MelVAE, spec: str) -> None:
     start = load_model(spec if "/" not in spec else str(_resolve(spec)), expect_kind="melvae")
     if start.config.features != model.config.features:
         raise ConfigError(f"init_from {spec}: its log-mel front end differs from the recipe's model")
+    # the sampling mixture is fitted after training, so it is not copied (its shape follows the
+    # recipe's prior_mixture settings) and a start without one is complete
+    state = {k: v for k, v in start.state_dict().items() if not k.startswith("mix_")}
     try:
-        missing, unexpected = model.load_state_dict(start.state_dict(), strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError:  # a tensor of another shape
         missing, unexpected = ["(shapes)"], []
-    # the sampling mixture is fitted after training, so a start without one is complete
     missing = [k for k in missing if not k.startswith("mix_")]
     if missing or unexpected:
         raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
@@ -209,8 +211,9 @@ def pca_l1(train: torch.Tensor, test: torch.Tensor, k: int) -> float:
 
 
 @torch.no_grad()
-def reconstruction_l1(model: MelVAE, data: PatchSet, batch: int = 128) -> float:
-    """Mean L1 (model units) of posterior-mean reconstructions, labels given."""
+def reconstruction_l1(model: MelVAE, data: PatchSet, batch: int = 128, refine_steps: int | None = None) -> float:
+    """Mean L1 (model units) of the model's reconstructions (``forward``: the posterior mean refined by
+    ``refine_steps``, None: the model's), labels given."""
     model.eval()
     device = next(model.parameters()).device
     total, count = 0.0, 0
@@ -218,7 +221,8 @@ def reconstruction_l1(model: MelVAE, data: PatchSet, batch: int = 128) -> float:
         x = data.mel[i:i + batch].float().to(device)
         p = data.pitch[i:i + batch].to(device) if model.config.condition != "none" else None
         f = data.family[i:i + batch].to(device) if model.config.condition == "pitch_family" else None
-        x_hat, _, _ = model(x, p, f)
+        mu, _ = model.encode(x, p, f)
+        x_hat = model.decode(model.refine(x, mu, p, f, steps=refine_steps), p, f)
         total += float((x_hat - x).abs().sum())
         count += x.numel()
     return total / count

@@ -264,3 +264,71 @@ def test_prior_mixture_needs_the_learned_prior():
     with pytest.raises(ConfigError, match="no prior mixture"):
         make(learned_prior=True).fit_prior_mixture(torch.zeros(2, 4), torch.zeros(2, dtype=torch.long),
                                                    torch.zeros(2, dtype=torch.long))
+
+
+def test_pitch_band_mixture_draws_the_offsets_of_the_requested_pitch(tmp_path):
+    """Family-1 notes sit at +3 on latent 0 below pitch 48 and at -3 from pitch 72 up: with 12-semitone
+    bands a draw at pitch 40 comes from the first cluster and one at pitch 80 from the second."""
+    m = make(learned_prior=True, prior_mixture=1, prior_mixture_band=12).eval()
+    assert m.config.pitch_bands == 7 and m.mix_mu.shape == (2 * 7, 1, 4)
+    g = torch.Generator().manual_seed(0)
+    pitch = torch.cat([torch.randint(0, 24, (50,), generator=g), torch.randint(48, 73, (50,), generator=g)])
+    family = torch.ones(100, dtype=torch.long)
+    centre = torch.zeros(100, 4)
+    centre[:50, 0], centre[50:, 0] = 3.0, -3.0
+    prior_mu = m.prior(pitch, family, 100, torch.device("cpu"))[0].detach()
+    m.fit_prior_mixture(prior_mu + centre + 0.05 * torch.randn(100, 4, generator=g), pitch, family)
+    low, high = m.mix_mu[1 * 7 + 1, 0], m.mix_mu[1 * 7 + 4, 0]  # pitch indices 16 (MIDI 40), 56 (MIDI 80)
+    torch.testing.assert_close(low, torch.tensor([3.0, 0, 0, 0]), atol=0.05, rtol=0)
+    torch.testing.assert_close(high, torch.tensor([-3.0, 0, 0, 0]), atol=0.05, rtol=0)
+    for midi, offset, other in ((40, low, high), (80, high, low)):
+        p, f = torch.full((3,), m.pitch_index(midi)), torch.ones(3, dtype=torch.long)
+        drawn = m.draw(3, p, f, generator=torch.Generator().manual_seed(0), temperature=0.0)
+        with torch.no_grad():
+            prior_mu = m.prior(p, f, 3, torch.device("cpu"))[0]
+            at, not_at = m.decode(prior_mu + offset, p, f), m.decode(prior_mu + other, p, f)
+        torch.testing.assert_close(drawn, at)
+        assert float((drawn - not_at).abs().max()) > 1e-3
+    # a band without notes (pitches 48-59 of family 1) gets the zero-offset component
+    assert float(m.mix_mu[1 * 7 + 2].abs().max()) == 0.0
+    # an unknown pitch draws a band at random; the mixture is saved and loaded with its bands
+    unknown = torch.full((4,), m.unknown_pitch)
+    assert m.draw(4, unknown, torch.ones(4, dtype=torch.long), generator=g).shape == (4, 16, 16)
+    checkpoint.save(m, tmp_path / "bands", {})
+    loaded = checkpoint.load(tmp_path / "bands", expect_kind="melvae").eval()
+    p, f = torch.full((4,), m.pitch_index(80)), torch.ones(4, dtype=torch.long)
+    torch.testing.assert_close(loaded.draw(4, p, f, generator=torch.Generator().manual_seed(3)),
+                               m.draw(4, p, f, generator=torch.Generator().manual_seed(3)))
+
+
+def test_refine_lowers_the_reconstruction_error_row_by_row():
+    m = make(refine_steps=15).eval()
+    b = batch()
+    x, p, f = b["mel"], b["pitch"], b["family"]
+    with torch.no_grad():
+        mu, _ = m.encode(x, p, f)
+        plain = (m.decode(mu, p, f) - x).abs().mean(dim=(1, 2))
+        x_hat, z, _ = m(x, p, f)  # refines under no_grad too
+    refined = (x_hat - x).abs().mean(dim=(1, 2))
+    assert bool((refined < plain).all()), (refined, plain)
+    assert all(q.grad is None for q in m.parameters())  # the weights are left alone
+    torch.testing.assert_close(m.refine(x, mu, p, f, steps=0), mu)
+    for i in range(4):  # a patch's refinement does not depend on the rest of the batch
+        one, _, _ = m(x[i:i + 1], p[i:i + 1], f[i:i + 1])
+        torch.testing.assert_close(one[0], x_hat[i], atol=1e-5, rtol=1e-4)
+    with pytest.raises(ConfigError, match="refine_steps"):
+        make(refine_steps=-1)
+    with pytest.raises(ConfigError, match="prior_mixture_band"):
+        make(learned_prior=True, prior_mixture=2, prior_mixture_band=-3)
+
+
+def test_init_from_refits_rather_than_copies_the_mixture(tmp_path):
+    """A start whose mixture has another shape (no pitch bands) still initialises a banded model."""
+    from soundart.audio.melvae_task import _init_from
+
+    start, _ = _two_cluster_model()
+    checkpoint.save(start, tmp_path / "start", {})
+    banded = make(seed=1, learned_prior=True, prior_mixture=3, prior_mixture_band=12)
+    _init_from(banded, str(tmp_path / "start"))
+    torch.testing.assert_close(banded.prior_net.weight, start.prior_net.weight)
+    assert int(banded.mix_fitted) == 0  # fitted again after training

@@ -1,4 +1,4 @@
-"""The mel VAE recipe path on the tiny notes: the sampling mixture is fitted and saved, a second
+"""The mel VAE recipe path on the tiny notes: the sampling mixture (per pitch band) is fitted and saved, a second
 stage starts from the first's weights, and `synth vae` draws from the mixture at the model's
 temperature."""
 
@@ -24,10 +24,12 @@ def test_recipe_fits_and_saves_the_sampling_mixture(tiny_vae):
     assert model.config.prior_mixture == 2 and int(model.mix_fitted) == 1
     metrics = read_document(str(tiny_vae) + ".json")["metadata"]["metrics"]
     assert metrics["prior_mixture_notes"] > 0
-    weights = model.mix_logw.exp()
-    # every family with training notes got a proper mixture (weights sum to 1)
+    bands = model.config.pitch_bands  # 12-semitone bands, one tiny-notes pitch each
+    assert bands == 7
+    weights = model.mix_logw.exp().view(len(model.config.families), bands, 2)
+    # every family with training notes got a proper mixture in every pitch band (weights sum to 1)
     trained = [model.config.families.index(f) for f in ("keyboard", "strings")]
-    torch.testing.assert_close(weights[trained].sum(-1), torch.ones(2))
+    torch.testing.assert_close(weights[trained].sum(-1), torch.ones(2, bands))
 
 
 def _stage_two(tiny_notes, tiny_vae, out, **model_overrides):
