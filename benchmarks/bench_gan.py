@@ -96,7 +96,10 @@ def main() -> None:
     # Trained on real train-program notes only (never on samples). Unseen programs
     # differ from the training ones mostly in loudness and spectral tilt, so each
     # batch gets a random gain and tilt (dB) before normalisation; the rate decays
-    # on a cosine so the last steps settle.
+    # on a cosine so the last steps settle. Seeded here, not only at start: loading
+    # a model draws its initial weights from the global generator first, so the
+    # classifier would otherwise differ with the model's configuration.
+    torch.manual_seed(args.seed)
     clf = FamilyNet(len(fams))
     opt = torch.optim.AdamW(clf.parameters(), lr=2e-3, weight_decay=1e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.clf_steps, eta_min=1e-4)
