@@ -303,12 +303,12 @@ class MelVAE(nn.Module):
         linear = self.linear_out(z).view(z.shape[0], self.config.features.n_mels, self.config.frames)
         return self.head(self.decoder(h))[:, 0] + linear
 
-    def forward(self, x: torch.Tensor, pitch: torch.Tensor | None = None,
-                family: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, pitch: torch.Tensor | None = None, family: torch.Tensor | None = None,
+                refine_steps: int | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Reconstruct: returns ``(x_hat, z, logvar)``, ``z`` the posterior mean refined by
-        ``refine_steps`` (see ``refine``), ``x_hat`` its decoding."""
+        ``refine_steps`` (None: the config's; see ``refine``), ``x_hat`` its decoding."""
         mu, logvar = self.encode(x, pitch, family)
-        z = self.refine(x, mu, pitch, family)
+        z = self.refine(x, mu, pitch, family, steps=refine_steps)
         return self.decode(z, pitch, family), z, logvar
 
     def refine(self, x: torch.Tensor, z: torch.Tensor, pitch: torch.Tensor | None = None,
@@ -320,20 +320,16 @@ class MelVAE(nn.Module):
         depend on the rest of the batch. Works under ``torch.no_grad`` too; returns a detached tensor.
         """
         steps = self.config.refine_steps if steps is None else steps
-        z = z.detach()
         if steps <= 0:
-            return z
-        lr, b1, b2, eps = self.config.refine_lr, 0.9, 0.999, 1e-8
-        m, v = torch.zeros_like(z), torch.zeros_like(z)
+            return z.detach()
+        z = z.detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=self.config.refine_lr)
         with torch.enable_grad():
-            for t in range(1, steps + 1):
-                z = z.requires_grad_(True)
+            for _ in range(steps):
                 loss = (self.decode(z, pitch, family) - x).abs().sum()
-                (grad,) = torch.autograd.grad(loss, z)
-                m, v = b1 * m + (1 - b1) * grad, b2 * v + (1 - b2) * grad.square()
-                step = lr * (m / (1 - b1 ** t)) / ((v / (1 - b2 ** t)).sqrt() + eps)
-                z = (z - step).detach()
-        return z
+                (z.grad,) = torch.autograd.grad(loss, z)  # the weights' .grad stay untouched
+                opt.step()
+        return z.detach()
 
     def loss(self, x: torch.Tensor, pitch: torch.Tensor | None, family: torch.Tensor | None,
              sample: bool = True) -> dict[str, torch.Tensor]:

@@ -221,8 +221,7 @@ def reconstruction_l1(model: MelVAE, data: PatchSet, batch: int = 128, refine_st
         x = data.mel[i:i + batch].float().to(device)
         p = data.pitch[i:i + batch].to(device) if model.config.condition != "none" else None
         f = data.family[i:i + batch].to(device) if model.config.condition == "pitch_family" else None
-        mu, _ = model.encode(x, p, f)
-        x_hat = model.decode(model.refine(x, mu, p, f, steps=refine_steps), p, f)
+        x_hat, _, _ = model(x, p, f, refine_steps=refine_steps)
         total += float((x_hat - x).abs().sum())
         count += x.numel()
     return total / count
