@@ -9,7 +9,9 @@ Rows:
 2. real-time factor of the fast path at batch 1 and batch 8 (median of --repeats runs;
    wall clock, and process CPU time, since this CPU is shared).
 3. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
-   never seen in training) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
+   never seen in training) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel;
+   beside them, the originals' own L1 after an 8-bit mu-law round trip (what an 8-bit output
+   costs even when it samples the note exactly; the 16-bit logistic-mixture output avoids it).
 
 Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_wavenet.py [--notes data/notes]
 """
@@ -119,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"griffin-lim64 {res['test_logmel_l1_griffinlim64_db']:.2f}",
                      f"ratio {res['test_logmel_l1_wavenet_db'] / res['test_logmel_l1_griffinlim64_db']:.2f} "
                      f"({took:.0f} s)"))
-        print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters")
+        rows.append(("  floor of any 8-bit mu-law output: the original through mu-law and back", "",
+                     f"{res['test_logmel_l1_mulaw8_roundtrip_db']:.2f}", ""))
+        print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters, output {voc.config.output}")
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ("measure", "reference / naive", "fast / ours", "ratio")

@@ -1,16 +1,30 @@
 """WaveNet: one model class for a class-conditional note generator and a mel vocoder.
 
 Causal dilated convolutions (kernel 2, cycles of dilations 1, 2, ..., 2**max_dilation_exp),
-gated ``tanh * sigmoid`` units, residual and skip paths, and an 8-bit mu-law
-categorical output (van den Oord et al. 2016). Two optional conditionings:
+gated ``tanh * sigmoid`` units, residual and skip paths, and one of two outputs:
+
+- ``output="mulaw"``: an 8-bit mu-law categorical output (van den Oord et al. 2016);
+- ``output="logistic"``: a discretized mixture of logistics (PixelCNN++, Salimans
+  et al. 2017) over the mu-law *companded* amplitude, quantised to 16 bits. Why it
+  exists: 8-bit mu-law alone costs 3.1 dB of log-mel L1 on quiet rendered notes
+  (its quantisation noise fills the spectrum's quiet bins), close to Griffin-Lim's
+  whole error, so a vocoder judged by log-mel L1 needs finer amplitudes. Why
+  companded: the network predicts in the domain it reads, as the categorical output
+  does; a mixture over linear amplitudes, tried first, learned far more slowly
+  (one-step error 10x the categorical model's after 2,000 steps).
+
+Two optional conditionings:
 
 - global: instrument family and MIDI pitch embeddings, added to every gate (generator);
 - local: log-mel frames from the shared pipeline (``soundart.features``), turned
   into per-frame features by a small frame convolution, projected per layer and
   linearly interpolated to the sample rate (vocoder).
 
-The network reads the mu-law *companded* value of the previous sample
-(``2 q / 255 - 1`` in [-1, 1]) and predicts the 256-way class of the next one.
+The network reads the mu-law *companded* value of the previous sample in [-1, 1]
+(``2 q / 255 - 1`` for a class ``q``; the 16-bit companded level for the
+logistic output) and predicts the distribution of the next one. Samples are
+integer codes either way: mu-law classes, or 16-bit levels ``0..65535`` of the
+companded amplitude.
 Generation lives in :mod:`soundart.audio.wavenet_generate` (naive recompute path
 and the cached "Fast WaveNet" path, checked equal in tests).
 """
@@ -40,7 +54,18 @@ class WaveNetConfig:
     residual_channels, skip_channels : widths of the residual stream and the skip sum.
     max_dilation_exp : one cycle has dilations 1, 2, ..., 2**max_dilation_exp.
     cycles : how many cycles are stacked.
+    output : "mulaw" (categorical over ``n_classes`` mu-law classes) or "logistic" (a
+        discretized mixture of ``mixtures`` logistics over 16-bit levels of the
+        mu-law companded amplitude, mu 255).
     n_classes : mu-law classes (256 = 8 bit); ``mu = n_classes - 1``.
+    mixtures : logistic components (output "logistic").
+    log_scale_min : floor of a logistic's log scale; -11 is about one 16-bit step, so
+        silence can be predicted as silence.
+    input_noise : training only: each crop's teacher-forced inputs (companded, in [-1, 1]) get
+        Gaussian noise of a standard deviation drawn uniformly from [0, input_noise], targets
+        stay clean. Why: a model fed only clean past samples leans on them, and at sampling time
+        its own noise drives it louder and louder; with noisy inputs it has to follow the
+        conditioning (the mel) for the level. 0 = off.
     n_families : instrument families for global conditioning (0: none).
     pitch_conditioning : add a MIDI pitch (0-127) embedding to the global conditioning.
     global_channels : size of the global embedding.
@@ -55,7 +80,11 @@ class WaveNetConfig:
     skip_channels: int = 32
     max_dilation_exp: int = 9
     cycles: int = 2
+    output: str = "mulaw"
     n_classes: int = 256
+    mixtures: int = 10
+    log_scale_min: float = -11.0
+    input_noise: float = 0.0
     n_families: int = 0
     pitch_conditioning: bool = False
     global_channels: int = 16
@@ -71,14 +100,25 @@ class WaveNetConfig:
             raise ConfigError("wavenet: residual_channels, skip_channels and cycles must be >= 1")
         if not 0 <= self.max_dilation_exp <= 14:
             raise ConfigError(f"wavenet: max_dilation_exp must be in 0..14 (got {self.max_dilation_exp})")
+        if self.output not in ("mulaw", "logistic"):
+            raise ConfigError(f"wavenet: output must be mulaw or logistic (got {self.output!r})")
         if self.n_classes < 2:
             raise ConfigError(f"wavenet: n_classes must be >= 2 (got {self.n_classes})")
+        if self.mixtures < 1:
+            raise ConfigError(f"wavenet: mixtures must be >= 1 (got {self.mixtures})")
+        if self.input_noise < 0:
+            raise ConfigError(f"wavenet: input_noise must be >= 0 (got {self.input_noise})")
         if self.local and self.features.sr != self.sample_rate:
             raise ConfigError(f"wavenet: features.sr {self.features.sr} != sample_rate {self.sample_rate}")
 
     @property
     def dilations(self) -> list[int]:
         return [2 ** i for i in range(self.max_dilation_exp + 1)] * self.cycles
+
+    @property
+    def out_channels(self) -> int:
+        """Output channels per sample: class logits, or mixture logits, means and log scales."""
+        return self.n_classes if self.output == "mulaw" else 3 * self.mixtures
 
     @property
     def receptive_field(self) -> int:
@@ -114,6 +154,61 @@ def mulaw_decode(q: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
     return torch.sign(f) * ((1 + mu) ** f.abs() - 1) / mu
 
 
+LEVELS = 65536  # 16-bit levels of the companded amplitude: the logistic output's codes
+COMPAND_MU = 255  # the logistic output's companding
+
+
+def compand(x: torch.Tensor, mu: int = COMPAND_MU) -> torch.Tensor:
+    """Continuous mu-law companding of amplitudes in [-1, 1] (quiet detail gets most of the range)."""
+    return torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
+
+
+def expand(y: torch.Tensor, mu: int = COMPAND_MU) -> torch.Tensor:
+    """Inverse of :func:`compand`."""
+    return torch.sign(y) * torch.expm1(y.abs() * math.log1p(mu)) / mu
+
+
+def level_encode(audio: torch.Tensor) -> torch.Tensor:
+    """Audio in [-1, 1] -> 16-bit levels ``0..65535`` (int64) of its companded value."""
+    y = compand(audio.double().clamp(-1.0, 1.0))
+    return torch.floor((y + 1) / 2 * (LEVELS - 1) + 0.5).long()
+
+
+def level_value(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """16-bit levels -> the companded value in [-1, 1] (what the network reads and predicts)."""
+    return codes.to(dtype) * (2.0 / (LEVELS - 1)) - 1.0
+
+
+def level_decode(codes: torch.Tensor) -> torch.Tensor:
+    """16-bit levels -> audio in [-1, 1] (float32)."""
+    return expand(level_value(codes, torch.float64)).float()
+
+
+def logistic_mixture_nll(params: torch.Tensor, x: torch.Tensor, mixtures: int, log_scale_min: float) -> torch.Tensor:
+    """Mean NLL (nats per sample) of 16-bit levels ``x`` ``(B, T)`` (in [-1, 1]) under a logistic mixture.
+
+    ``params`` ``(B, 3 * mixtures, T)``: mixture logits, means, log scales. Each level is
+    the bin ``x +- 1 / (LEVELS - 1)``; the two end levels take the tails (PixelCNN++).
+    """
+    logits, means, log_scales = params.split(mixtures, dim=1)
+    log_scales = log_scales.clamp(min=log_scale_min)
+    x = x.unsqueeze(1)
+    half = 1.0 / (LEVELS - 1)
+    centred = x - means
+    inv_s = torch.exp(-log_scales)
+    plus = inv_s * (centred + half)
+    minus = inv_s * (centred - half)
+    log_cdf_plus = plus - F.softplus(plus)          # log sigmoid(plus): the bottom level's mass
+    log_one_minus_cdf_min = -F.softplus(minus)       # log (1 - sigmoid(minus)): the top level's mass
+    cdf_delta = torch.sigmoid(plus) - torch.sigmoid(minus)
+    mid = inv_s * centred
+    # where the bin's mass underflows in float32, use the density at the centre times the bin width
+    log_pdf_mid = mid - log_scales - 2 * F.softplus(mid) + math.log(2 * half)
+    inner = torch.where(cdf_delta > 1e-5, torch.log(cdf_delta.clamp_min(1e-12)), log_pdf_mid)
+    log_probs = torch.where(x <= -1 + half, log_cdf_plus, torch.where(x >= 1 - half, log_one_minus_cdf_min, inner))
+    return -torch.logsumexp(log_probs + F.log_softmax(logits, dim=1), dim=1).mean()
+
+
 def upsample_frames(frames: torch.Tensor, n_samples: int, hop: int) -> torch.Tensor:
     """Linearly interpolate frame features ``(B, C, F)`` to samples ``(B, C, n_samples)``.
 
@@ -135,10 +230,11 @@ def interpolation_table(n_samples: int, hop: int, n_frames: int, device=None, dt
 
 
 class WaveNet(nn.Module):
-    """Causal dilated-convolution audio model with mu-law categorical output.
+    """Causal dilated-convolution audio model with a mu-law categorical or logistic-mixture output.
 
     ``forward(inputs, family, pitch, mel)``: ``inputs`` ``(B, T)`` companded previous samples
-    -> logits ``(B, n_classes, T)``, where output ``t`` predicts sample ``t`` from inputs ``<= t``.
+    -> ``(B, config.out_channels, T)`` (class logits, or mixture logits/means/log scales), where
+    output ``t`` predicts sample ``t`` from inputs ``<= t``.
     """
 
     kind = "wavenet"
@@ -154,7 +250,7 @@ class WaveNet(nn.Module):
         self.residual = nn.ModuleList([nn.Conv1d(R, R, 1) for _ in range(L)])
         self.skip = nn.ModuleList([nn.Conv1d(R, S, 1) for _ in range(L)])
         self.out1 = nn.Conv1d(S, S, 1)
-        self.out2 = nn.Conv1d(S, config.n_classes, 1)
+        self.out2 = nn.Conv1d(S, config.out_channels, 1)
         self.family_embed = nn.Embedding(config.n_families, G) if config.n_families > 0 else None
         self.pitch_embed = nn.Embedding(128, G) if config.pitch_conditioning else None
         self.global_proj = (nn.Linear(G, 2 * R * L, bias=False)
@@ -223,14 +319,39 @@ class WaveNet(nn.Module):
             skip = skip + self.skip[i](g)
         return self.out2(F.relu(self.out1(F.relu(skip))))
 
+    # ---- sample codes ---------------------------------------------------------------------------
+    def encode(self, audio: torch.Tensor) -> torch.Tensor:
+        """Audio in [-1, 1] -> the integer codes the model predicts (mu-law classes or 16-bit levels)."""
+        if self.config.output == "mulaw":
+            return mulaw_encode(audio, self.config.n_classes)
+        return level_encode(audio)
+
+    def decode(self, codes: torch.Tensor) -> torch.Tensor:
+        """Integer codes -> audio in [-1, 1] (float32)."""
+        if self.config.output == "mulaw":
+            return mulaw_decode(codes, self.config.n_classes)
+        return level_decode(codes)
+
+    def code_input(self, codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """Integer codes -> the companded value the network reads as the previous sample."""
+        if self.config.output == "mulaw":
+            return mulaw_companded(codes.to(dtype), self.config.n_classes)
+        return level_value(codes, dtype)
+
     # ---- training -----------------------------------------------------------------------------
     def loss(self, audio: torch.Tensor, family: torch.Tensor | None = None, pitch: torch.Tensor | None = None,
              mel: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean cross-entropy (nats per sample) of mu-law classes of ``audio`` ``(B, T)``."""
-        q = mulaw_encode(audio, self.config.n_classes)
-        prev = F.pad(mulaw_companded(q[:, :-1], self.config.n_classes), (1, 0))
-        logits = self(prev.to(audio.dtype), family, pitch, mel)
-        return F.cross_entropy(logits, q)
+        """Mean NLL (nats per sample) of the codes of ``audio`` ``(B, T)``: 256 mu-law classes or 16-bit levels."""
+        q = self.encode(audio)
+        prev = F.pad(self.code_input(q[:, :-1], audio.dtype), (1, 0))
+        if self.training and self.config.input_noise > 0:
+            std = torch.rand(prev.shape[0], 1, device=prev.device, dtype=prev.dtype) * self.config.input_noise
+            prev = prev + std * torch.randn_like(prev)
+        out = self(prev, family, pitch, mel)
+        if self.config.output == "mulaw":
+            return F.cross_entropy(out, q)
+        return logistic_mixture_nll(out, level_value(q, out.dtype), self.config.mixtures,
+                                    self.config.log_scale_min)
 
     def training_step(self, batch: dict) -> torch.Tensor:
         return self.loss(batch["audio"], batch.get("family"), batch.get("pitch"), batch.get("mel"))

@@ -1,8 +1,10 @@
 """Sampling audio from a WaveNet: the naive recompute path and the cached fast path.
 
 Both paths draw the same uniforms from one seeded generator and pick each
-sample by inverse CDF, so for the same seed they return the same samples
-(``tests/audio/test_wavenet_generate.py`` holds them equal).
+sample by inverse CDF (mu-law: the class; logistic mixture: the component, then
+the companded amplitude by the logistic's inverse CDF, rounded to a 16-bit level), so for
+the same seed they return the same samples (``tests/audio/test_wavenet_generate.py``
+holds them equal).
 
 - ``method="naive"``: for every new sample, run the whole network over the last
   ``receptive_field`` inputs (O(receptive field x layers) per sample).
@@ -33,6 +35,26 @@ def _sample_index(logits: torch.Tensor, u: torch.Tensor, temperature: float) -> 
     cdf = torch.cumsum(p, dim=-1)
     target = u.double() * cdf[:, -1]
     return (cdf < target[:, None]).sum(-1).clamp(max=logits.shape[-1] - 1)
+
+
+def _sample_logistic(params: torch.Tensor, u: torch.Tensor, temperature: float, mixtures: int,
+                     log_scale_min: float) -> torch.Tensor:
+    """Mixture-of-logistics sampling: params ``(B, 3M)``, uniforms ``(B, 2)`` -> 16-bit levels ``(B,)``.
+
+    ``u[:, 0]`` picks the component by inverse CDF, ``u[:, 1]`` the companded amplitude by
+    the logistic's inverse CDF. ``temperature`` divides the mixture logits and multiplies the
+    logistic's scale: below 1 it favours the dominant component (the broad, rarely weighted
+    ones are where wild samples come from) and narrows it.
+    """
+    from soundart.audio.wavenet import LEVELS
+
+    logits, means, log_scales = params.double().split(mixtures, dim=1)
+    comp = _sample_index(logits, u[:, 0], temperature)[:, None]
+    mean = means.gather(1, comp)[:, 0]
+    scale = torch.exp(log_scales.gather(1, comp)[:, 0].clamp(min=log_scale_min))
+    v = u[:, 1].double().clamp(1e-5, 1 - 1e-5)
+    x = (mean + scale * temperature * (torch.log(v) - torch.log1p(-v))).clamp(-1.0, 1.0)
+    return torch.floor((x + 1) / 2 * (LEVELS - 1) + 0.5).long()
 
 
 def _prepare(model, n_samples: int | None, batch: int, family, pitch, mel, seed, temperature):
@@ -76,7 +98,9 @@ def _prepare(model, n_samples: int | None, batch: int, family, pitch, mel, seed,
         if not ((family >= 0) & (family < cfg.n_families)).all():
             raise ConfigError(f"family index must be in 0..{cfg.n_families - 1}, got {family.tolist()}")
     gen = make_generator(seed)
-    u = torch.rand((batch, n_samples), dtype=torch.float64, generator=gen)
+    # one uniform per sample for a mu-law class; two (component, amplitude) for a logistic mixture
+    per_sample = 2 if cfg.output == "logistic" else 1
+    u = torch.rand((batch, n_samples, per_sample), dtype=torch.float64, generator=gen)
     return n_samples, batch, family, pitch, mel, u
 
 
@@ -84,7 +108,7 @@ def _prepare(model, n_samples: int | None, batch: int, family, pitch, mel, seed,
 def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None, pitch=None, mel=None,
              seed: int | None = None, temperature: float = 1.0, method: str = "fast",
              dtype: torch.dtype = torch.float32, progress: bool = False) -> torch.Tensor:
-    """Sample mu-law classes from a WaveNet.
+    """Sample integer codes (mu-law classes or 16-bit levels) from a WaveNet.
 
     Parameters
     ----------
@@ -100,7 +124,7 @@ def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None
 
     Returns
     -------
-    Tensor ``(batch, n_samples)`` int64 mu-law classes (``mulaw_decode`` turns them into audio).
+    Tensor ``(batch, n_samples)`` int64 codes (``model.decode`` turns them into audio).
     """
     if method not in ("fast", "naive"):
         raise ConfigError(f"unknown generation method {method!r} (fast or naive)")
@@ -119,20 +143,17 @@ def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None
 
 def generate_audio(model, n_samples: int | None = None, **kwargs) -> torch.Tensor:
     """Like :func:`generate`, returning audio ``(batch, n_samples)`` float32 in [-1, 1]."""
-    from soundart.audio.wavenet import mulaw_decode
-
-    return mulaw_decode(generate(model, n_samples, **kwargs), model.config.n_classes)
+    return model.decode(generate(model, n_samples, **kwargs))
 
 
 def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature, dtype, progress):
-    from soundart.audio.wavenet import mulaw_companded, upsample_frames
+    from soundart.audio.wavenet import upsample_frames
 
     orig_dtype = next(model.parameters()).dtype
     model.to(dtype)
     try:
         cfg = model.config
         rf = cfg.receptive_field
-        K = cfg.n_classes
         q = torch.zeros((batch, n_samples), dtype=torch.long)
         inputs = torch.zeros((batch, n_samples), dtype=dtype)  # companded previous sample
         gb = model.global_bias(batch, family, pitch)  # (B, L, 2R)
@@ -152,9 +173,12 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
             window = inputs[:, start:t + 1]
             extra = None if local is None else local[..., start:t + 1]
             logits = _forward_window(model, window, gb, extra)[:, :, -1]
-            q[:, t] = _sample_index(logits, u[:, t], temperature)
+            if cfg.output == "mulaw":
+                q[:, t] = _sample_index(logits, u[:, t, 0], temperature)
+            else:
+                q[:, t] = _sample_logistic(logits, u[:, t], temperature, cfg.mixtures, cfg.log_scale_min)
             if t + 1 < n_samples:
-                inputs[:, t + 1] = mulaw_companded(q[:, t].to(dtype), K)
+                inputs[:, t + 1] = model.code_input(q[:, t], dtype)
         return q
     finally:
         model.to(orig_dtype)
@@ -189,7 +213,7 @@ def fast_weights(model, dtype=np.float32) -> dict[str, np.ndarray]:
         "wres": a(torch.stack([c.weight[:, :, 0].T for c in model.residual])),  # (L, R, R)
         "bres": a(torch.stack([c.bias for c in model.residual])),            # (L, R)
         "wskip": a(torch.stack([c.weight[:, :, 0].T for c in model.skip])),    # (L, R, S)
-        "bskip": a(torch.stack([c.bias for c in model.skip]).sum(0)),        # (S,)
+        "bskip": a(torch.stack([c.bias for c in model.skip]).double().sum(0)),  # (S,), summed in float64
         "wo1": a(model.out1.weight[:, :, 0].T), "bo1": a(model.out1.bias),
         "wo2": a(model.out2.weight[:, :, 0].T), "bo2": a(model.out2.bias),
         "dil": np.asarray(model.config.dilations, dtype=np.int64),
@@ -202,13 +226,16 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
     np_dtype = np.float64 if dtype == torch.float64 else np.float32
     cfg = model.config
     w = fast_weights(model, np_dtype)
-    gb = model.global_bias(batch, None if family is None else family.to(device),
-                           None if pitch is None else pitch.to(device))
+    fam = None if family is None else family.to(device)
+    pit = None if pitch is None else pitch.to(device)
+    # float64 runs (the exactness checks) compute the conditioning in float64, as the naive path does
+    gb = model.global_bias(batch, fam, pit) if np_dtype == np.float32 \
+        else _in_float64(model, lambda: model.global_bias(batch, fam, pit))
     gb = np.ascontiguousarray(gb.detach().cpu().double().numpy().astype(np_dtype))  # (B, L, 2R)
     if mel is not None:
         model_dtype = next(model.parameters()).dtype
         frames = model.frame_conditioning(mel.to(device=device, dtype=model_dtype)) if np_dtype == np.float32 \
-            else _frames64(model, mel)
+            else _in_float64(model, lambda: model.frame_conditioning(mel.to(device=device, dtype=torch.float64)))
         frames = np.ascontiguousarray(frames.permute(0, 3, 1, 2).detach().cpu().numpy().astype(np_dtype))
         i0, i1, wt = interpolation_table(n_samples, cfg.features.hop_length, frames.shape[1], dtype=torch.float64)
         i0, i1, wt = i0.numpy(), i1.numpy(), wt.numpy().astype(np_dtype)
@@ -220,6 +247,7 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         has_local = False
     out = np.zeros((batch, n_samples), dtype=np.int64)
     uu = u.numpy()
+    mixtures = cfg.mixtures if cfg.output == "logistic" else 0
     step = _kernel()
     chunk = n_samples if not progress else max(1, min(n_samples, cfg.sample_rate // 4))
     state = np.zeros((batch, len(w["dil"]), int(w["dil"].max()), cfg.residual_channels), dtype=np_dtype)
@@ -233,7 +261,7 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         stop = min(n_samples, start + chunk)
         step(start, stop, prev, state, w["win"], w["bin"], w["wa"], w["wb"], w["wres"], w["bres"], w["wskip"],
              w["bskip"], w["wo1"], w["bo1"], w["wo2"], w["bo2"], w["dil"], gb, frames, i0, i1, wt, has_local,
-             uu, 1.0 / temperature, out)
+             uu, temperature, mixtures, cfg.log_scale_min, out)
         if bar is not None:
             bar.update(stop - start)
     if bar is not None:
@@ -241,11 +269,12 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
     return torch.from_numpy(out)
 
 
-def _frames64(model, mel):
+def _in_float64(model, fn):
+    """``fn()`` with the model's weights in float64 (restored afterwards)."""
     orig = next(model.parameters()).dtype
     model.to(torch.float64)
     try:
-        return model.frame_conditioning(mel.to(device=next(model.parameters()).device, dtype=torch.float64))
+        return fn()
     finally:
         model.to(orig)
 
@@ -264,12 +293,16 @@ def _kernel():
 
 
 def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip, bskip, wo1, bo1, wo2, bo2, dil,
-                 gbias, frames, i0, i1, wt, has_local, u, inv_temp, out):  # pragma: no cover - compiled
+                 gbias, frames, i0, i1, wt, has_local, u, temperature, mixtures, log_scale_min,
+                 out):  # pragma: no cover - compiled
+    """Samples ``start..stop`` of every clip; ``mixtures`` 0 = mu-law classes, else a logistic mixture."""
     B = out.shape[0]
     L, R, R2 = wa.shape
     S = wskip.shape[2]
     K = wo2.shape[1]
     mu = K - 1
+    inv_temp = 1.0 / temperature
+    levels = 65536  # soundart.audio.wavenet.LEVELS
     h = np.empty(R, dtype=win.dtype)
     z = np.empty(R2, dtype=win.dtype)
     g = np.empty(R, dtype=win.dtype)
@@ -331,23 +364,48 @@ def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip,
                 if yi > 0:
                     for o in range(K):
                         logit[o] += wo2[i, o] * yi
-            m = logit[0] * inv_temp
-            for o in range(K):
-                logit[o] *= inv_temp
-                if logit[o] > m:
-                    m = logit[o]
-            total = 0.0
-            for o in range(K):
-                logit[o] = math.exp(logit[o] - m)
-                total += logit[o]
-            target = u[b, t] * total
-            k = 0
-            cum = logit[0]
-            while cum < target and k < K - 1:
-                k += 1
-                cum += logit[k]
-            out[b, t] = k
-            prev[b] = 2.0 * k / mu - 1.0
+            if mixtures == 0:
+                m = logit[0] * inv_temp
+                for o in range(K):
+                    logit[o] *= inv_temp
+                    if logit[o] > m:
+                        m = logit[o]
+                total = 0.0
+                for o in range(K):
+                    logit[o] = math.exp(logit[o] - m)
+                    total += logit[o]
+                target = u[b, t, 0] * total
+                k = 0
+                cum = logit[0]
+                while cum < target and k < K - 1:
+                    k += 1
+                    cum += logit[k]
+                out[b, t] = k
+                prev[b] = 2.0 * k / mu - 1.0
+            else:
+                for o in range(mixtures):
+                    logit[o] *= inv_temp
+                m = logit[0]
+                for o in range(mixtures):
+                    if logit[o] > m:
+                        m = logit[o]
+                total = 0.0
+                for o in range(mixtures):
+                    logit[o] = math.exp(logit[o] - m)
+                    total += logit[o]
+                target = u[b, t, 0] * total
+                k = 0
+                cum = logit[0]
+                while cum < target and k < mixtures - 1:
+                    k += 1
+                    cum += logit[k]
+                log_scale = max(logit[2 * mixtures + k], log_scale_min)
+                v = min(max(u[b, t, 1], 1e-5), 1 - 1e-5)
+                x = logit[mixtures + k] + math.exp(log_scale) * temperature * (math.log(v) - math.log1p(-v))
+                x = min(max(x, -1.0), 1.0)
+                code = int(math.floor((x + 1) / 2 * (levels - 1) + 0.5))
+                out[b, t] = code
+                prev[b] = code * (2.0 / (levels - 1)) - 1.0
     return 0
 
 

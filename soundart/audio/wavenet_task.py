@@ -34,6 +34,10 @@ class WaveNetDataConfig:
     eval_items : held-out (test split) notes measured by ``evaluate``.
     eval_seconds : seconds of each held-out note vocoded or scored.
     seed : crop and subset seed.
+    init_from : start from these weights (a shipped model name or a checkpoint path), with the
+        recipe's fresh schedule. Tensors of the same name and shape are copied; the output layer
+        may differ (a mu-law vocoder's body starting a logistic-mixture one: both read the
+        previous sample companded), and keeps its fresh initialisation. Everything else must fit.
     """
 
     root: str = "data/notes"
@@ -44,6 +48,7 @@ class WaveNetDataConfig:
     eval_items: int = 16
     eval_seconds: float = 1.0
     seed: int = 0
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if self.mode not in ("generator", "vocoder"):
@@ -125,6 +130,23 @@ def _notes(data: WaveNetDataConfig, split: str):
     return ds
 
 
+def init_from(model: WaveNet, spec: str) -> list[str]:
+    """Copy ``spec``'s weights into ``model``; returns the names left fresh (the output layer at most)."""
+    from soundart.models import load_model
+
+    start = load_model(spec, expect_kind="wavenet")
+    if start.config.local != model.config.local or start.config.features != model.config.features:
+        raise ConfigError(f"init_from {spec}: its conditioning or log-mel front end differs from the recipe's model")
+    mine = model.state_dict()
+    theirs = start.state_dict()
+    fresh = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+    if set(fresh) - {"out2.weight", "out2.bias"} or set(theirs) - set(mine):
+        raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
+                          "(only the output layer may differ)")
+    model.load_state_dict({k: v for k, v in theirs.items() if k not in fresh}, strict=False)
+    return fresh
+
+
 def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
     from soundart.audio.notes import family_names
 
@@ -137,13 +159,17 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
     if not vocoder and model_config.n_families not in (0, len(family_names())):
         raise ConfigError(f"wavenet: model.n_families must be {len(family_names())} for the notes dataset")
     model = WaveNet(model_config)
+    started = ""
+    if data.init_from:
+        fresh = init_from(model, data.init_from)
+        started = f"; started from {data.init_from}" + (f" (fresh: {', '.join(fresh)})" if fresh else "")
     hop = model_config.features.hop_length
     train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder)
     valid = NoteCrops(_notes(data, "valid"), data.segment, hop, data.onset_fraction, data.seed + 1, vocoder)
     what = "log-mel -> audio vocoder" if vocoder else "family + pitch conditioned generator"
     description = (f"notes dataset ({data.root}): {len(train)} training notes of "
                    f"{len(set(r.program for r in train.notes.rows))} GM programs, 16 kHz, crops of "
-                   f"{data.segment} samples; {what}; valid/test programs held out")
+                   f"{data.segment} samples; {what}; valid/test programs held out{started}")
     return Prepared(model=model, train_data=train, val_data=valid, collate_fn=make_collate(model_config, data.segment),
                     data_description=description)
 
@@ -194,7 +220,12 @@ def generator_nll(model: WaveNet, notes, seconds: float) -> float:
 
 
 def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0) -> dict[str, float]:
-    """Log-mel L1 (dB) against the original note: WaveNet-vocoded vs 64-iteration Griffin-Lim."""
+    """Log-mel L1 (dB) against the original note: WaveNet-vocoded vs 64-iteration Griffin-Lim.
+
+    Also the L1 of the original itself through 8-bit mu-law and back: the error an 8-bit
+    mu-law output makes even when it samples the note exactly.
+    """
+    from soundart.audio.wavenet import mulaw_decode, mulaw_encode
     from soundart.audio.wavenet_generate import generate_audio
     from soundart.features import logmel, logmel_to_audio
 
@@ -208,7 +239,9 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0) -> dict[str
     gl = logmel_to_audio(mel, cfg, n_iter=64, length=n, generator=torch.Generator().manual_seed(seed))
     l1_wn = float((logmel(wn, cfg) - mel).abs().mean())
     l1_gl = float((logmel(gl, cfg) - mel).abs().mean())
+    l1_mulaw = float((logmel(mulaw_decode(mulaw_encode(audio)), cfg) - mel).abs().mean())
     return {"test_logmel_l1_wavenet_db": l1_wn, "test_logmel_l1_griffinlim64_db": l1_gl,
+            "test_logmel_l1_mulaw8_roundtrip_db": l1_mulaw,
             "test_notes": int(audio.shape[0]), "seconds_per_note": n / cfg.sr}
 
 

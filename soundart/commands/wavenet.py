@@ -68,7 +68,6 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
     import torch
 
     from soundart.audio.notes import PITCH_RANGE, family_index
-    from soundart.audio.wavenet import mulaw_decode
     from soundart.audio.wavenet_generate import generate
     from soundart.errors import ConfigError
     from soundart.io import audio_format, check_output_path, save_audio
@@ -95,7 +94,7 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
                  pitch=pitch if cfg.pitch_conditioning else None, seed=seed, temperature=temperature,
                  progress=True)
     elapsed = time.perf_counter() - t0
-    clips = mulaw_decode(q, cfg.n_classes)
+    clips = wn.decode(q)
     gap = torch.zeros(int(GAP_SECONDS * cfg.sample_rate))
     audio = torch.cat([torch.cat([c, gap]) if i < n - 1 else c for i, c in enumerate(clips)])
     save_audio(out, audio, cfg.sample_rate, force=force)

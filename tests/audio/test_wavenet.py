@@ -174,5 +174,112 @@ def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path, mode):
     assert metrics["test_logmel_l1_wavenet_db"] > 0 and metrics["test_logmel_l1_griffinlim64_db"] > 0, metrics
     assert np.isfinite(metrics["test_logmel_l1_wavenet_db"])
     assert "notes dataset" in meta["data"]
+    assert 0 < metrics["test_logmel_l1_mulaw8_roundtrip_db"] < metrics["test_logmel_l1_wavenet_db"], metrics
     with pytest.raises(ConfigError, match="local"):
         prepare(data, WaveNetConfig.debug())
+
+    # a second stage: the 16-bit logistic-mixture vocoder starts from the mu-law run's body
+    second = Recipe(task="wavenet", name="wn-test-2",
+                    data=WaveNetDataConfig(root=str(tiny_notes), mode=mode, segment=512, eval_items=2,
+                                           eval_seconds=0.25, init_from=str(final.with_suffix(""))),
+                    model=WaveNetConfig.debug(local=True, output="logistic", mixtures=2),
+                    train=TrainConfig(steps=2, batch_size=2, warmup_steps=1, amp=False, device="cpu", val_every=2,
+                                      val_batches=1, ckpt_every=100, out_dir=str(tmp_path / "run2"),
+                                      progress=False))
+    meta2 = json.loads(run_recipe(second).with_name("model.json").read_text())["metadata"]
+    assert "started from" in meta2["data"] and "out2.weight" in meta2["data"], meta2["data"]
+    assert np.isfinite(meta2["metrics"]["test_logmel_l1_wavenet_db"])
+
+
+def test_logistic_mixture_nll_is_the_bins_probability():
+    """The discretized-logistic loss equals -log of the bin's mass, computed directly, incl. the two end bins."""
+    from soundart.audio.wavenet import LEVELS, level_decode, level_encode, level_value, logistic_mixture_nll
+
+    codes = torch.tensor([[0, 1000, 32768, 40000, 65535]])
+    assert torch.equal(level_encode(level_decode(codes)), codes)
+    x = level_value(codes, torch.float64)
+    params = torch.tensor([[0.3, -0.2], [0.01, 0.02], [-3.0, -5.0]], dtype=torch.float64)  # logits, means, log s
+    params = params[:, :, None].expand(3, 2, 5).reshape(1, 6, 5)
+    half = 1.0 / (LEVELS - 1)
+    w = torch.softmax(params[0, :2, 0], dim=0)
+    expected = []
+    for v in x[0]:
+        mass = 0.0
+        for k in range(2):
+            mean, s = params[0, 2 + k, 0], math.exp(params[0, 4 + k, 0])
+            hi = 1.0 if v >= 1 - half else torch.sigmoid((v + half - mean) / s)
+            lo = 0.0 if v <= -1 + half else torch.sigmoid((v - half - mean) / s)
+            mass += float(w[k]) * float(hi - lo)
+        expected.append(-math.log(mass))
+    got = [float(logistic_mixture_nll(params[..., i:i + 1], x[:, i:i + 1], 2, -11.0)) for i in range(5)]
+    assert got == pytest.approx(expected, rel=1e-6, abs=1e-9)
+    # the floor on the log scale: a scale far below one 16-bit step cannot buy more than the whole bin
+    sharp = torch.tensor([[[0.0], [float(x[0, 2])], [-30.0]]], dtype=torch.float64)
+    s_min = math.exp(-11.0)
+    floor = -math.log(1 / (1 + math.exp(-half / s_min)) - 1 / (1 + math.exp(half / s_min)))
+    assert float(logistic_mixture_nll(sharp, x[:, 2:3], 1, -11.0)) == pytest.approx(floor, rel=1e-6)
+    assert floor > 0.5
+
+
+def test_logistic_output_trains_on_a_quiet_tone():
+    """16-bit logistic-mixture output: the loss falls well below its start on tones at -30 dBFS."""
+    torch.manual_seed(0)
+    model = WaveNet(WaveNetConfig.debug(n_families=2, output="logistic", mixtures=3))
+    assert model.out2.out_channels == 9
+    t = torch.arange(1024) / 16000
+    audio = torch.stack([0.03 * torch.sin(2 * math.pi * 440 * t), 0.02 * torch.sin(2 * math.pi * 220 * t + 1)])
+    batch = {"audio": audio, "family": torch.tensor([0, 1])}
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    first = float(model.training_step(batch).detach())
+    for _ in range(60):
+        opt.zero_grad()
+        model.training_step(batch).backward()
+        opt.step()
+    last = float(model.training_step(batch).detach())
+    assert last < first - 2.0, (first, last)
+    codes = model.encode(audio)
+    # one 16-bit companded step at amplitude a is about 2 / 65535 * (1 + 255 a) ln(256) / 255
+    step = 2 / 65535 * (1 + 255 * 0.03) * math.log(256) / 255
+    assert codes.max() <= 65535 and (model.decode(codes) - audio).abs().max() <= step / 2 + 1e-7
+
+
+def test_config_rejects_unknown_output():
+    with pytest.raises(ConfigError, match="output"):
+        WaveNetConfig(output="gaussian")
+    with pytest.raises(ConfigError, match="mixtures"):
+        WaveNetConfig(output="logistic", mixtures=0)
+
+
+def test_init_from_copies_the_body_and_leaves_a_new_output_fresh(tmp_path):
+    from soundart import checkpoint
+    from soundart.audio.wavenet_task import init_from
+
+    source = _model(local=True)
+    checkpoint.save(source, tmp_path / "mulaw", {"data": "test"})
+    torch.manual_seed(5)
+    target = WaveNet(WaveNetConfig.debug(local=True, output="logistic", mixtures=2))
+    fresh_out = target.out2.weight.clone()
+    fresh = init_from(target, str(tmp_path / "mulaw"))
+    assert sorted(fresh) == ["out2.bias", "out2.weight"]
+    assert torch.equal(target.dilated[3].weight, source.dilated[3].weight)
+    assert torch.equal(target.frame_net[0].weight, source.frame_net[0].weight)
+    assert torch.equal(target.out2.weight, fresh_out)
+    with pytest.raises(ConfigError, match="do not fit"):
+        init_from(WaveNet(WaveNetConfig.debug(local=True, residual_channels=4)), str(tmp_path / "mulaw"))
+    with pytest.raises(ConfigError, match="conditioning"):
+        init_from(WaveNet(WaveNetConfig.debug()), str(tmp_path / "mulaw"))
+
+
+def test_input_noise_only_in_training():
+    """input_noise perturbs the teacher-forced inputs while training; evaluation sees clean inputs."""
+    torch.manual_seed(0)
+    model = WaveNet(WaveNetConfig.debug(local=True, output="logistic", mixtures=2, input_noise=0.05))
+    audio = torch.rand(2, 256) * 0.2 - 0.1
+    mel = torch.randn(2, model.config.features.n_mels, 256 // model.config.features.hop_length + 1) * 10 - 30
+    model.eval()
+    clean = [float(model.loss(audio, mel=mel)) for _ in range(2)]
+    model.train()
+    noisy = [float(model.loss(audio, mel=mel)) for _ in range(2)]
+    assert clean[0] == clean[1] and noisy[0] != noisy[1] and clean[0] not in noisy
+    with pytest.raises(ConfigError, match="input_noise"):
+        WaveNetConfig(input_noise=-1)
