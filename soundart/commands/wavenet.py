@@ -110,12 +110,14 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
               help="A shipped vocoder name or a checkpoint path.")
 @click.option("--vocoder", type=click.Choice(["wavenet", "griffinlim"]), default="wavenet", show_default=True,
               help="WaveNet, or 64-iteration Griffin-Lim through the same front end (for comparison).")
+@click.option("--temperature", type=float, default=1.0, show_default=True,
+              help="WaveNet sampling temperature (below 1: less noise, but quiet notes can fall silent).")
 @plot_option
 @seed_option
 @device_option
 @force_option
-def vocode(source: Path, out: Path, model: str, vocoder: str, plot: Path | None, seed: int | None, device: str,
-           force: bool) -> None:
+def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float, plot: Path | None,
+           seed: int | None, device: str, force: bool) -> None:
     """Turn a log-mel into audio with the WaveNet vocoder.
 
     IN is a log-mel in dB saved as .npy, shape (bands, frames) or (clips, bands,
@@ -136,6 +138,7 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, plot: Path | None,
     from soundart.io import audio_format, check_output_path, is_audio_file, load_audio, save_audio
     from soundart.runtime import make_generator
 
+    positive("--temperature", temperature)
     audio_format(out)
     check_output_path(out, force)
     if plot is not None:
@@ -170,7 +173,7 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, plot: Path | None,
                           f"{MAX_VOCODE_SECONDS:g} s")
     t0 = time.perf_counter()
     if vocoder == "wavenet":
-        clips = generate_audio(wn, n_samples, mel=mel, seed=seed, progress=True)
+        clips = generate_audio(wn, n_samples, mel=mel, seed=seed, temperature=temperature, progress=True)
     else:
         clips = logmel_to_audio(mel, cfg, n_iter=64, length=n_samples, generator=make_generator(seed))
     elapsed = time.perf_counter() - t0

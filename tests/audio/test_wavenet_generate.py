@@ -166,6 +166,11 @@ def test_cli_vocode_npy_and_wav(checkpoints, tmp_path):
     result = CliRunner().invoke(cli, ["vocode", str(npy), "--model", str(voc), "--seed", "0", "-o", str(out2)])
     assert result.exit_code == 0, result.output
     assert np.allclose(sf.read(out2)[0], sf.read(out)[0], atol=1e-4)
+    out3 = tmp_path / "cool.wav"
+    result = CliRunner().invoke(cli, ["vocode", str(npy), "--model", str(voc), "--seed", "0", "--temperature", "0.5",
+                                      "-o", str(out3)])
+    assert result.exit_code == 0, result.output
+    assert not np.allclose(sf.read(out3)[0], sf.read(out)[0], atol=1e-4)
 
 
 def test_cli_vocode_bad_mels(checkpoints, tmp_path):
@@ -186,3 +191,5 @@ def test_cli_vocode_bad_mels(checkpoints, tmp_path):
     gen, _, _ = checkpoints
     result = CliRunner().invoke(cli, ["vocode", str(wrong), "--model", str(gen), "-o", str(out)])
     assert result.exit_code == 2 and "not a mel vocoder" in result.output, result.output
+    result = CliRunner().invoke(cli, ["vocode", str(nan), "--model", str(voc), "--temperature", "0", "-o", str(out)])
+    assert result.exit_code == 2 and "--temperature" in result.output and not out.exists(), result.output
