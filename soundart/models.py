@@ -27,7 +27,7 @@ class ShippedModel:
 # Each issue that ships a model adds its line here.
 DEFAULT_MODELS: dict[str, ShippedModel] = {
     "specgan": ShippedModel("specgan", "specgan",
-                            "spectrogram GAN clips by instrument family (soundart synth gan)", "specgan"),
+                            "spectrogram GAN clips by instrument family (soundart synth gan)", "specgan-finetune"),
     "melvae": ShippedModel("melvae", "melvae", "audio notes (soundart synth vae/morph/reconstruct): "
                            "mel-spectrogram VAE conditioned on pitch and instrument family", "melvae"),
     "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
