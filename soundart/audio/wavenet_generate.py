@@ -364,41 +364,29 @@ def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip,
                 if yi > 0:
                     for o in range(K):
                         logit[o] += wo2[i, o] * yi
+            # inverse-CDF choice among the first n logits at the temperature: the mu-law class,
+            # or the mixture component (whose logistic then gives the amplitude)
+            n = K if mixtures == 0 else mixtures
+            for o in range(n):
+                logit[o] *= inv_temp
+            m = logit[0]
+            for o in range(n):
+                if logit[o] > m:
+                    m = logit[o]
+            total = 0.0
+            for o in range(n):
+                logit[o] = math.exp(logit[o] - m)
+                total += logit[o]
+            target = u[b, t, 0] * total
+            k = 0
+            cum = logit[0]
+            while cum < target and k < n - 1:
+                k += 1
+                cum += logit[k]
             if mixtures == 0:
-                m = logit[0] * inv_temp
-                for o in range(K):
-                    logit[o] *= inv_temp
-                    if logit[o] > m:
-                        m = logit[o]
-                total = 0.0
-                for o in range(K):
-                    logit[o] = math.exp(logit[o] - m)
-                    total += logit[o]
-                target = u[b, t, 0] * total
-                k = 0
-                cum = logit[0]
-                while cum < target and k < K - 1:
-                    k += 1
-                    cum += logit[k]
                 out[b, t] = k
                 prev[b] = 2.0 * k / mu - 1.0
             else:
-                for o in range(mixtures):
-                    logit[o] *= inv_temp
-                m = logit[0]
-                for o in range(mixtures):
-                    if logit[o] > m:
-                        m = logit[o]
-                total = 0.0
-                for o in range(mixtures):
-                    logit[o] = math.exp(logit[o] - m)
-                    total += logit[o]
-                target = u[b, t, 0] * total
-                k = 0
-                cum = logit[0]
-                while cum < target and k < mixtures - 1:
-                    k += 1
-                    cum += logit[k]
                 log_scale = max(logit[2 * mixtures + k], log_scale_min)
                 v = min(max(u[b, t, 1], 1e-5), 1 - 1e-5)
                 x = logit[mixtures + k] + math.exp(log_scale) * temperature * (math.log(v) - math.log1p(-v))
