@@ -15,6 +15,7 @@ import click
 from soundart.commands.common import force_option, format_rows, seed_option
 
 SKETCH_DEFAULT_MODEL = "transformer"
+MAX_BARS = 1000  # ~45 minutes of music at 90 bpm in 4/4; about half a minute of sketching on one CPU core
 KEY_STRENGTH = 1.25  # 100 "D minor" sketches: 94% estimated D minor (31% at 0); see key_pitch_bias
 COMMON_KEYS = ("C major", "G major", "D major", "F major", "Bb major", "A major", "Eb major",
                "A minor", "D minor", "E minor", "G minor", "C minor", "B minor")
@@ -35,7 +36,7 @@ def _outputs(output: Path, n: int) -> list[Path]:
 @click.option("--key", default=None, help='Key, e.g. "D minor", "F#", "Bbm" (default: from the primer, else drawn).')
 @click.option("--tempo", type=float, default=None, help="Tempo in bpm (default: primer's, else the style's).")
 @click.option("--meter", default=None, help='Time signature, e.g. "3/4" (default: primer\'s, else 4/4).')
-@click.option("--bars", type=int, default=8, show_default=True, help="Bars to write (after the primer).")
+@click.option("--bars", type=int, default=8, show_default=True, help=f"Bars to write (after the primer), 1-{MAX_BARS}.")
 @click.option("--program", type=int, default=None, help="GM program 0-127 for every note (default: model's choice).")
 @click.option("--primer", type=click.Path(path_type=Path), default=None, help="A MIDI file to continue.")
 @click.option("--include-primer", is_flag=True, help="Keep the primer's bars at the start of the output.")
@@ -69,8 +70,8 @@ def sketch(output: Path, model_spec: str, style: str | None, key: str | None, te
     from soundart.io import check_output_path
 
     # --- check every option and output before any work ---
-    if bars < 1:
-        raise ConfigError(f"--bars must be >= 1, got {bars}")
+    if not 1 <= bars <= MAX_BARS:
+        raise ConfigError(f"--bars must be 1-{MAX_BARS}, got {bars}")
     if count < 1:
         raise ConfigError(f"-n must be >= 1, got {count}")
     if temperature <= 0:

@@ -319,7 +319,7 @@ class Generated:
 def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], bars: int, *,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
              seed: int | None = None, programs: Sequence[int] | None = None, in_key: bool = False,
-             key_strength: float = 0.0, max_tokens: int = 8192, progress: Any = None) -> list[Generated]:
+             key_strength: float = 0.0, progress: Any = None) -> list[Generated]:
     """Continue each prompt (header [+ primer bars + BAR]) until ``bars`` more bars are complete.
 
     Parameters
@@ -331,6 +331,9 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     in_key : keep pitched notes in the scale of each prompt's KEY token.
     key_strength : lean pitched notes toward each prompt's KEY and away from its relative key
         (:func:`key_pitch_bias` times this; 0 = the model's own choice).
+
+    Every sequence is complete on return: the grammar caps the tokens of one bar, so the loop's
+    budget (that cap, plus the bar's end, per bar) always suffices.
     """
     if bars < 1:
         raise ConfigError(f"--bars must be >= 1, got {bars}")
@@ -360,7 +363,8 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
         for g, x in zip(grammars, tok):
             g.feed(int(x))
     done = np.array([g.done for g in grammars])
-    for _ in range(max_tokens):
+    budget = max((g.bars + 1) * (g.max_bar_tokens + 1) for g in grammars)
+    for _ in range(budget):
         if done.all():
             break
         masks = np.stack([g.allowed() for g in grammars])
@@ -381,6 +385,8 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
                 if progress is not None and int(nxt[i]) == codec.bar:
                     progress.update(1)
         logits, state = step_model.step(nxt, state)
+    if not done.all():
+        raise RuntimeError(f"internal: sketch not finished after {budget} tokens (the grammar should end it)")
     return [Generated(s, len(p)) for s, p in zip(seqs, prompts)]
 
 

@@ -55,6 +55,19 @@ def test_sketch_continues_a_primer(model, tmp_path):
     assert first == pytest.approx(0.0)
 
 
+def test_long_sketch_has_every_bar_asked_for(model, tmp_path):
+    # ~13,000 tokens: a fixed budget of 8,192 tokens used to cut a sketch this long short while the
+    # message still claimed every bar
+    out = tmp_path / "long.mid"
+    r = run("sketch", "--model", model, "-o", out, "--bars", 200, "--tempo", 120, "--seed", 0)
+    assert r.exit_code == 0, r.output
+    assert "200 bars" in r.output
+    midi = load_midi(out)
+    assert len(midi.get_downbeats()) == 200
+    last_bar_start = 199 * 4 * 60 / 120
+    assert max(n.start for inst in midi.instruments for n in inst.notes) >= last_bar_start
+
+
 def _bad_inputs(tmp_path, model):
     not_midi = tmp_path / "notes.txt"
     not_midi.write_text("hello")
@@ -73,6 +86,7 @@ def _bad_inputs(tmp_path, model):
         (["--style", "polka", "-o", out], "unknown style"),
         (["--key", "H minor", "-o", out], "unknown key"),
         (["--bars", 0, "-o", out], "--bars"),
+        (["--bars", 1001, "-o", out], "--bars must be 1-1000"),
         (["--top-p", 1.5, "-o", out], "--top-p"),
         (["-o", tmp_path / "nowhere" / "x.mid"], "does not exist"),
         (["-o", exists], "exists"),
