@@ -11,7 +11,9 @@ Rows:
 3. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
    never seen in training) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel;
    beside them, the originals' own L1 after an 8-bit mu-law round trip (what an 8-bit output
-   costs even when it samples the note exactly; the 16-bit logistic-mixture output avoids it).
+   costs even when it samples the note exactly; the 16-bit logistic-mixture output avoids it),
+   and for a vocoder with linear prediction its own floor: the original's excitation through
+   its 8-bit codes and back through the all-pole filters (the quantisation noise shaped too).
 
 Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_wavenet.py [--notes data/notes]
 """
@@ -123,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
                      f"({took:.0f} s)"))
         rows.append(("  floor of any 8-bit mu-law output: the original through mu-law and back", "",
                      f"{res['test_logmel_l1_mulaw8_roundtrip_db']:.2f}", ""))
-        print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters, output {voc.config.output}")
+        if "test_logmel_l1_excitation_roundtrip_db" in res:
+            rows.append(("  floor of this vocoder: the original's excitation through its codes and back", "",
+                         f"{res['test_logmel_l1_excitation_roundtrip_db']:.2f}", ""))
+        lpc = f", linear prediction order {voc.config.lpc_order}" if voc.config.lpc_order else ""
+        print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters, output {voc.config.output}{lpc}")
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     header = ("measure", "reference / naive", "fast / ours", "ratio")

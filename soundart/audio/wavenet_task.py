@@ -223,7 +223,9 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0) -> dict[str
     """Log-mel L1 (dB) against the original note: WaveNet-vocoded vs 64-iteration Griffin-Lim.
 
     Also the L1 of the original itself through 8-bit mu-law and back: the error an 8-bit
-    mu-law output makes even when it samples the note exactly.
+    mu-law output makes even when it samples the note exactly; with linear prediction, also
+    the original's excitation through the model's codes and back through the all-pole filters
+    (the same floor for that model).
     """
     from soundart.audio.wavenet import mulaw_decode, mulaw_encode
     from soundart.audio.wavenet_generate import generate_audio
@@ -240,9 +242,13 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0) -> dict[str
     l1_wn = float((logmel(wn, cfg) - mel).abs().mean())
     l1_gl = float((logmel(gl, cfg) - mel).abs().mean())
     l1_mulaw = float((logmel(mulaw_decode(mulaw_encode(audio)), cfg) - mel).abs().mean())
-    return {"test_logmel_l1_wavenet_db": l1_wn, "test_logmel_l1_griffinlim64_db": l1_gl,
-            "test_logmel_l1_mulaw8_roundtrip_db": l1_mulaw,
-            "test_notes": int(audio.shape[0]), "seconds_per_note": n / cfg.sr}
+    result = {"test_logmel_l1_wavenet_db": l1_wn, "test_logmel_l1_griffinlim64_db": l1_gl,
+              "test_logmel_l1_mulaw8_roundtrip_db": l1_mulaw,
+              "test_notes": int(audio.shape[0]), "seconds_per_note": n / cfg.sr}
+    if model.config.lpc_order:
+        floor = model.lpc_synthesize(model.lpc_codes(audio, mel), mel).float()
+        result["test_logmel_l1_excitation_roundtrip_db"] = float((logmel(floor, cfg) - mel).abs().mean())
+    return result
 
 
 TASK = Task(name="wavenet", model_config_class=WaveNetConfig, data_config_class=WaveNetDataConfig,

@@ -8,6 +8,7 @@ from soundart.features.functional import (
     istft,
     log_to_amplitude,
     logmel,
+    logmel_lpc,
     logmel_to_audio,
     mel,
     mel_to_spectrogram,
@@ -20,5 +21,5 @@ from soundart.features.pipeline import KINDS, SpectralPipeline, compute
 __all__ = [
     "FeatureConfig", "SpectralPipeline", "KINDS", "compute", "stft", "istft", "spectrogram", "mel",
     "logmel", "mfcc", "chroma", "amplitude_to_log", "log_to_amplitude", "mel_to_spectrogram",
-    "griffin_lim", "logmel_to_audio",
+    "griffin_lim", "logmel_to_audio", "logmel_lpc",
 ]

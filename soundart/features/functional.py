@@ -279,3 +279,40 @@ def logmel_to_audio(L: torch.Tensor, cfg: FeatureConfig, n_iter: int = 64, metho
     S = mel_to_spectrogram(log_to_amplitude(L, cfg), cfg, method=method)
     magnitude = S.sqrt() if cfg.power == 2.0 else S
     return griffin_lim(magnitude, cfg, n_iter=n_iter, length=length, generator=generator)
+
+
+def logmel_lpc(L: torch.Tensor, cfg: FeatureConfig, order: int,
+               lag_window_hz: float = 40.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Linear-prediction coefficients per frame from a log-mel: its spectral envelope as an all-pole filter.
+
+    Log-mel ``(..., n_mels, frames)`` -> ``a`` ``(..., frames, order)`` (float64) such that
+    ``x[n] ~ -sum_k a[k - 1] x[n - k]`` for the frame around sample ``n``, and ``gain``
+    ``(..., frames)``: the RMS per sample of what that prediction leaves (the excitation), from
+    the Levinson error power over the analysis window's energy. Un-log, un-mel
+    (non-negative least squares), the power spectrum's autocorrelation (inverse FFT), then
+    Levinson-Durbin. A Gaussian lag window of ``lag_window_hz`` and a 1e-3 white-noise floor
+    keep the filters stable and smooth (LPCNet, Valin & Skoglund 2019, derives its
+    coefficients from its conditioning features the same way).
+    """
+    if cfg.log != "db":
+        raise ValueError("logmel_lpc needs a dB log-mel (cfg.log == 'db')")
+    if order < 1:
+        raise ValueError(f"LPC order must be >= 1, got {order}")
+    power = mel_to_spectrogram(log_to_amplitude(L.double(), cfg), cfg)
+    if cfg.power != 2.0:
+        power = power.square()
+    r = torch.fft.irfft(power, n=cfg.n_fft, dim=-2)[..., :order + 1, :].movedim(-2, -1)  # (..., frames, order+1)
+    lags = torch.arange(order + 1, dtype=r.dtype, device=r.device)
+    r = r * torch.exp(-0.5 * (2 * math.pi * lag_window_hz / cfg.sr * lags) ** 2)
+    r0 = r[..., 0] * (1 + 1e-3) + torch.finfo(r.dtype).tiny
+    a = torch.zeros(r.shape[:-1] + (order,), dtype=r.dtype, device=r.device)
+    err = r0
+    for i in range(order):
+        acc = r[..., i + 1] + (a[..., :i] * r[..., 1:i + 1].flip(-1)).sum(-1)
+        k = -acc / err
+        a_prev = a[..., :i].clone()
+        a[..., :i] = a_prev + k[..., None] * a_prev.flip(-1)
+        a[..., i] = k
+        err = err * (1 - k * k)
+    window_energy = _window(cfg, r.dtype, r.device).square().sum()
+    return a, (err.clamp(min=0) / window_energy).sqrt()
