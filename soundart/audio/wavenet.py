@@ -166,10 +166,10 @@ def mulaw_companded(q: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
     return 2.0 * q.to(torch.get_default_dtype() if not q.is_floating_point() else q.dtype) / (n_classes - 1) - 1.0
 
 
-def mulaw_decode(q: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
-    """Mu-law classes ``(...)`` -> audio in [-1, 1] ``(...)`` float32."""
+def mulaw_decode(q: torch.Tensor, n_classes: int = 256, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Mu-law classes ``(...)`` -> audio in [-1, 1] ``(...)`` (float32 unless ``dtype``)."""
     mu = n_classes - 1
-    f = 2.0 * q.float() / mu - 1.0
+    f = 2.0 * q.to(dtype) / mu - 1.0
     return torch.sign(f) * ((1 + mu) ** f.abs() - 1) / mu
 
 
@@ -375,9 +375,7 @@ class WaveNet(nn.Module):
     def code_value(self, codes: torch.Tensor) -> torch.Tensor:
         """Integer codes -> amplitude in float64 (what the sampling loops add to the prediction)."""
         if self.config.output == "mulaw":
-            mu = self.config.n_classes - 1
-            f = 2.0 * codes.double() / mu - 1.0
-            return torch.sign(f) * ((1 + mu) ** f.abs() - 1) / mu
+            return mulaw_decode(codes, self.config.n_classes, torch.float64)
         return expand(level_value(codes, torch.float64))
 
     def lpc_coefficients(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

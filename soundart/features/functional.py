@@ -288,7 +288,8 @@ def logmel_lpc(L: torch.Tensor, cfg: FeatureConfig, order: int,
     Log-mel ``(..., n_mels, frames)`` -> ``a`` ``(..., frames, order)`` (float64) such that
     ``x[n] ~ -sum_k a[k - 1] x[n - k]`` for the frame around sample ``n``, and ``gain``
     ``(..., frames)``: the RMS per sample of what that prediction leaves (the excitation), from
-    the Levinson error power over the analysis window's energy. Un-log, un-mel
+    the Levinson error power over the analysis window's energy (an estimate: on rendered notes
+    the excitation's actual RMS was 0.3 to 1 times it). Un-log, un-mel
     (non-negative least squares), the power spectrum's autocorrelation (inverse FFT), then
     Levinson-Durbin. A Gaussian lag window of ``lag_window_hz`` and a 1e-3 white-noise floor
     keep the filters stable and smooth (LPCNet, Valin & Skoglund 2019, derives its
