@@ -79,14 +79,18 @@ def test_fast_equals_naive_logistic_mixture(kind):
     assert audio.abs().max() <= 1.0 and audio.dtype == torch.float32
 
 
-def _tone_mel(features, seconds: float, batch: int = 2) -> torch.Tensor:
-    """Log-mel of decaying harmonic tones (a real envelope for the all-pole coefficients)."""
+def _tones(n_samples: int, sr: int) -> torch.Tensor:
+    """Two decaying harmonic tones (220 and 330 Hz, five partials) ``(2, n_samples)``."""
+    t = torch.arange(n_samples) / sr
+    return torch.stack([sum(0.3 / k * torch.sin(2 * np.pi * f0 * k * t) for k in range(1, 6)) * torch.exp(-2 * t)
+                        for f0 in (220.0, 330.0)])
+
+
+def _tone_mel(features, seconds: float) -> torch.Tensor:
+    """Log-mel of :func:`_tones` (a real envelope for the all-pole coefficients)."""
     from soundart.features import logmel
 
-    t = torch.arange(int(seconds * features.sr)) / features.sr
-    tones = [sum(0.3 / k * torch.sin(2 * np.pi * f0 * k * t) for k in range(1, 6)) * torch.exp(-2 * t)
-             for f0 in (220.0, 330.0)[:batch]]
-    return logmel(torch.stack(tones), features)
+    return logmel(_tones(int(seconds * features.sr), features.sr), features)
 
 
 @pytest.mark.parametrize("output", ["mulaw", "logistic"])
@@ -110,15 +114,13 @@ def test_fast_equals_naive_linear_prediction(output):
 def test_linear_prediction_leaves_a_small_excitation():
     """Coefficients from the log-mel alone predict a harmonic tone: the excitation the network
     models is far quieter than the tone (measured on rendered notes: -18 dB at order 16), its
-    scale from the mel is right within a few dB, and the codes take the tone back to within
-    their 8-bit rounding."""
+    level estimated from the mel is right within a factor of 4, and the codes take the tone back
+    to within their 8-bit rounding."""
     from soundart.audio.wavenet import EXCITATION_HEADROOM, NOTES_FEATURES, frame_index
 
     model = WaveNet(WaveNetConfig(local=True, lpc_order=16))
     mel = _tone_mel(NOTES_FEATURES, 1.0)
-    t = torch.arange(16000) / 16000
-    tones = torch.stack([sum(0.3 / k * torch.sin(2 * np.pi * f0 * k * t) for k in range(1, 6)) * torch.exp(-2 * t)
-                         for f0 in (220.0, 330.0)])
+    tones = _tones(16000, NOTES_FEATURES.sr)
     codes = model.lpc_codes(tones, mel)
     _, scale = model.lpc_coefficients(mel)
     excitation = model.code_value(codes) * scale[:, frame_index(16000, scale.shape[1], NOTES_FEATURES.hop_length)]
