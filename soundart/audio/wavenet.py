@@ -199,9 +199,9 @@ def level_value(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torc
     return codes.to(dtype) * (2.0 / (LEVELS - 1)) - 1.0
 
 
-def level_decode(codes: torch.Tensor) -> torch.Tensor:
-    """16-bit levels -> audio in [-1, 1] (float32)."""
-    return expand(level_value(codes, torch.float64)).float()
+def level_decode(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """16-bit levels -> audio in [-1, 1] (computed in float64; float32 unless ``dtype``)."""
+    return expand(level_value(codes, torch.float64)).to(dtype)
 
 
 def logistic_mixture_nll(params: torch.Tensor, x: torch.Tensor, mixtures: int, log_scale_min: float) -> torch.Tensor:
@@ -376,7 +376,7 @@ class WaveNet(nn.Module):
         """Integer codes -> amplitude in float64 (what the sampling loops add to the prediction)."""
         if self.config.output == "mulaw":
             return mulaw_decode(codes, self.config.n_classes, torch.float64)
-        return expand(level_value(codes, torch.float64))
+        return level_decode(codes, torch.float64)
 
     def lpc_coefficients(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Log-mel ``(B, n_mels, F)`` -> all-pole coefficients ``(B, F, lpc_order)`` and the excitation's

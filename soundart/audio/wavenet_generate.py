@@ -108,7 +108,6 @@ def _prepare(model, n_samples: int | None, batch: int, family, pitch, mel, seed,
     return n_samples, batch, family, pitch, mel, u
 
 
-@torch.no_grad()
 def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None, pitch=None, mel=None,
              seed: int | None = None, temperature: float = 1.0, method: str = "fast",
              dtype: torch.dtype = torch.float32, progress: bool = False) -> torch.Tensor:
@@ -346,6 +345,7 @@ def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip,
     mu = K - 1
     inv_temp = 1.0 / temperature
     levels = 65536  # soundart.audio.wavenet.LEVELS
+    log_compand = math.log1p(255.0)  # soundart.audio.wavenet.COMPAND_MU
     h = np.empty(R, dtype=win.dtype)
     z = np.empty(R2, dtype=win.dtype)
     g = np.empty(R, dtype=win.dtype)
@@ -447,7 +447,7 @@ def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip,
                 out[b, t] = code
                 companded = code * (2.0 / (levels - 1)) - 1.0
                 if order > 0:
-                    value = math.copysign(math.expm1(abs(companded) * math.log1p(255.0)) / 255.0, companded)
+                    value = math.copysign(math.expm1(abs(companded) * log_compand) / 255.0, companded)
             if order > 0:
                 audio[b, t] = min(max(pred + value * scale[b, f], -1.0), 1.0)
             prev[b] = companded
