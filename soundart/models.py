@@ -39,7 +39,7 @@ DEFAULT_MODELS: dict[str, ShippedModel] = {
     "wavenet-vocoder": ShippedModel("wavenet-vocoder", "wavenet-vocoder",
                                     "WaveNet mel vocoder (soundart vocode, synth vae --vocoder wavenet): 64-band "
                                     "log-mel -> 16 kHz audio, linear prediction from the mel's envelope",
-                                    "wavenet-vocoder-lpc"),
+                                    "wavenet-vocoder-sharp"),
     "listen": ShippedModel("listen", "listen-cnn",
                            "analyze recordings: genre (emotify's 4 only), mood quadrant (mood4q; valence/arousal "
                            "derived from it, no V/A labels), AllMusic genre tags, GEMS emotions", "listen-cnn"),

@@ -29,6 +29,10 @@ filter and takes the note's spectral shape instead of filling the quiet mel bins
 noise does (on held-out notes, noise at the mu-law vocoder's one-step error level costs
 15.2 dB of log-mel L1 white, 4.7 dB shaped by an order-32 filter, measured on the originals
 plus noise); and the level comes from the mel, so the network models a signal of one scale.
+The deeper the filter follows the mel's valleys, the less that noise fills them: the shipped
+vocoder uses order 64 with no lag window and a 1e-5 noise floor (``lpc_lag_window_hz``,
+``lpc_noise_floor``), where noise of 0.2x the expected excitation level added to the true
+excitation costs 1.72 dB of log-mel L1 against 5.56 through order 32 at 40 Hz and 1e-3.
 
 The network reads the mu-law *companded* value of the previous sample in [-1, 1]
 (``2 q / 255 - 1`` for a class ``q``; the 16-bit companded level for the
@@ -80,6 +84,9 @@ class WaveNetConfig:
     lpc_order : vocoder only: each sample is the all-pole prediction from the previous
         ``lpc_order`` samples (coefficients from the mel's envelope) plus an excitation whose
         scaled codes the network models; 0 = off (the network models the sample itself).
+    lpc_lag_window_hz, lpc_noise_floor : how smooth that envelope is (``logmel_lpc``'s lag
+        window and white-noise floor): less smoothing follows the mel's valleys deeper, so
+        the sampling noise fills them less.
     n_families : instrument families for global conditioning (0: none).
     pitch_conditioning : add a MIDI pitch (0-127) embedding to the global conditioning.
     global_channels : size of the global embedding.
@@ -100,6 +107,8 @@ class WaveNetConfig:
     log_scale_min: float = -11.0
     input_noise: float = 0.0
     lpc_order: int = 0
+    lpc_lag_window_hz: float = 40.0
+    lpc_noise_floor: float = 1e-3
     n_families: int = 0
     pitch_conditioning: bool = False
     global_channels: int = 16
@@ -125,6 +134,9 @@ class WaveNetConfig:
             raise ConfigError(f"wavenet: input_noise must be >= 0 (got {self.input_noise})")
         if not 0 <= self.lpc_order <= 64:
             raise ConfigError(f"wavenet: lpc_order must be in 0..64 (got {self.lpc_order})")
+        if self.lpc_lag_window_hz < 0 or not 0 < self.lpc_noise_floor <= 1:
+            raise ConfigError("wavenet: lpc_lag_window_hz must be >= 0 and lpc_noise_floor in (0, 1] "
+                              f"(got {self.lpc_lag_window_hz}, {self.lpc_noise_floor})")
         if self.lpc_order and not self.local:
             raise ConfigError("wavenet: lpc_order needs local: true (the coefficients come from the mel)")
         if self.local and self.features.sr != self.sample_rate:
@@ -383,7 +395,8 @@ class WaveNet(nn.Module):
         scale per frame ``(B, F)`` (codes are of excitation / scale), both float64."""
         from soundart.features import logmel_lpc
 
-        coeffs, gain = logmel_lpc(mel, self.config.features, self.config.lpc_order)
+        cfg = self.config
+        coeffs, gain = logmel_lpc(mel, cfg.features, cfg.lpc_order, cfg.lpc_lag_window_hz, cfg.lpc_noise_floor)
         return coeffs, gain * EXCITATION_HEADROOM
 
     def lpc_codes(self, audio: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:

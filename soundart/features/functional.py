@@ -281,19 +281,20 @@ def logmel_to_audio(L: torch.Tensor, cfg: FeatureConfig, n_iter: int = 64, metho
     return griffin_lim(magnitude, cfg, n_iter=n_iter, length=length, generator=generator)
 
 
-def logmel_lpc(L: torch.Tensor, cfg: FeatureConfig, order: int,
-               lag_window_hz: float = 40.0) -> tuple[torch.Tensor, torch.Tensor]:
+def logmel_lpc(L: torch.Tensor, cfg: FeatureConfig, order: int, lag_window_hz: float = 40.0,
+               noise_floor: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
     """Linear-prediction coefficients per frame from a log-mel: its spectral envelope as an all-pole filter.
 
     Log-mel ``(..., n_mels, frames)`` -> ``a`` ``(..., frames, order)`` (float64) such that
     ``x[n] ~ -sum_k a[k - 1] x[n - k]`` for the frame around sample ``n``, and ``gain``
     ``(..., frames)``: the RMS per sample of what that prediction leaves (the excitation), from
     the Levinson error power over the analysis window's energy (an estimate: on rendered notes
-    the excitation's actual RMS was 0.3 to 1 times it). Un-log, un-mel
-    (non-negative least squares), the power spectrum's autocorrelation (inverse FFT), then
-    Levinson-Durbin. A Gaussian lag window of ``lag_window_hz`` and a 1e-3 white-noise floor
-    keep the filters stable and smooth (LPCNet, Valin & Skoglund 2019, derives its
-    coefficients from its conditioning features the same way).
+    the excitation's actual RMS was 0.3 to 1.1 times it at order 32 with either envelope setting
+    below, up to 1.5 at order 64). Un-log, un-mel (non-negative least squares), the power
+    spectrum's autocorrelation (inverse FFT), then Levinson-Durbin. A Gaussian lag window of ``lag_window_hz`` (0: none) and a white-noise
+    floor of ``noise_floor`` times the power keep the filters stable and smooth (LPCNet, Valin &
+    Skoglund 2019, derives its coefficients from its conditioning features the same way); less
+    of either lets the filter follow deeper valleys of the spectrum.
     """
     if cfg.log != "db":
         raise ValueError("logmel_lpc needs a dB log-mel (cfg.log == 'db')")
@@ -305,7 +306,7 @@ def logmel_lpc(L: torch.Tensor, cfg: FeatureConfig, order: int,
     r = torch.fft.irfft(power, n=cfg.n_fft, dim=-2)[..., :order + 1, :].movedim(-2, -1)  # (..., frames, order+1)
     lags = torch.arange(order + 1, dtype=r.dtype, device=r.device)
     r = r * torch.exp(-0.5 * (2 * math.pi * lag_window_hz / cfg.sr * lags) ** 2)
-    r0 = r[..., 0] * (1 + 1e-3) + torch.finfo(r.dtype).tiny
+    r0 = r[..., 0] * (1 + noise_floor) + torch.finfo(r.dtype).tiny
     a = torch.zeros(r.shape[:-1] + (order,), dtype=r.dtype, device=r.device)
     err = r0
     for i in range(order):
