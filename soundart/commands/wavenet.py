@@ -111,7 +111,8 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
 @click.option("--vocoder", type=click.Choice(["wavenet", "griffinlim"]), default="wavenet", show_default=True,
               help="WaveNet, or 64-iteration Griffin-Lim through the same front end (for comparison).")
 @click.option("--temperature", type=float, default=1.0, show_default=True,
-              help="WaveNet sampling temperature (below 1: less noise, but quieter notes).")
+              help="WaveNet sampling temperature (below 1: less random samples; the shipped "
+                   "vocoder measured worse there, see the README).")
 @plot_option
 @seed_option
 @device_option

@@ -291,10 +291,11 @@ def logmel_lpc(L: torch.Tensor, cfg: FeatureConfig, order: int, lag_window_hz: f
     the Levinson error power over the analysis window's energy (an estimate: on rendered notes
     the excitation's actual RMS was 0.3 to 1.1 times it at order 32 with either envelope setting
     below, up to 1.5 at order 64). Un-log, un-mel (non-negative least squares), the power
-    spectrum's autocorrelation (inverse FFT), then Levinson-Durbin. A Gaussian lag window of ``lag_window_hz`` (0: none) and a white-noise
-    floor of ``noise_floor`` times the power keep the filters stable and smooth (LPCNet, Valin &
-    Skoglund 2019, derives its coefficients from its conditioning features the same way); less
-    of either lets the filter follow deeper valleys of the spectrum.
+    spectrum's autocorrelation (inverse FFT), then Levinson-Durbin. A Gaussian lag window of
+    ``lag_window_hz`` (0: none) and a white-noise floor of ``noise_floor`` times the power keep
+    the filters stable and smooth (LPCNet, Valin & Skoglund 2019, derives its coefficients from
+    its conditioning features the same way); less of either lets the filter follow deeper
+    valleys of the spectrum.
     """
     if cfg.log != "db":
         raise ValueError("logmel_lpc needs a dB log-mel (cfg.log == 'db')")
