@@ -9,7 +9,8 @@ Rows:
 2. real-time factor of the fast path at batch 1 and batch 8 (median of --repeats runs;
    wall clock, and process CPU time, since this CPU is shared).
 3. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
-   never seen in training) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel;
+   never seen in training) of WaveNet-vocoded audio (its mel-guided beam search at --beam paths,
+   the default ``soundart vocode`` uses, and plain sampling) vs 64-iteration Griffin-Lim from the same mel;
    beside them, the originals' own L1 after an 8-bit mu-law round trip (what an 8-bit output
    costs even when it samples the note exactly; the 16-bit logistic-mixture output avoids it),
    and for a vocoder with linear prediction its own floor: the original's excitation through
@@ -55,7 +56,7 @@ def _timed(fn, repeats: int = 1) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from soundart.audio.wavenet_generate import generate
+    from soundart.audio.wavenet_generate import generate, generate_audio
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--generator", default="wavenet-notes")
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-extra", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--vocoder-notes", type=int, default=16)
+    parser.add_argument("--beam", type=int, default=None, help="vocoder beam (default: DEFAULT_VOCODER_BEAM)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -116,18 +118,29 @@ def main(argv: list[str] | None = None) -> int:
         random.Random(0).shuffle(rows_)
         test.rows = rows_[:args.vocoder_notes]
         t0 = time.perf_counter()
-        res = vocoder_l1(voc, test, 1.0)
+        res = vocoder_l1(voc, test, 1.0, beam=args.beam)
         took = time.perf_counter() - t0
+        gl = res["test_logmel_l1_griffinlim64_db"]
         rows.append((f"vocoder log-mel L1 dB, {res['test_notes']} held-out notes x {res['seconds_per_note']:.2f} s",
-                     f"wavenet {res['test_logmel_l1_wavenet_db']:.2f}",
-                     f"griffin-lim64 {res['test_logmel_l1_griffinlim64_db']:.2f}",
-                     f"ratio {res['test_logmel_l1_wavenet_db'] / res['test_logmel_l1_griffinlim64_db']:.2f} "
-                     f"({took:.0f} s)"))
+                     f"griffin-lim64 {gl:.2f}", f"wavenet, beam {res['beam']}: {res['test_logmel_l1_wavenet_db']:.2f}",
+                     f"ratio {res['test_logmel_l1_wavenet_db'] / gl:.2f} ({took:.0f} s all)"))
+        if "test_logmel_l1_wavenet_plain_db" in res:
+            rows.append(("  wavenet plain sampling (beam 1)", "", f"{res['test_logmel_l1_wavenet_plain_db']:.2f}",
+                         f"ratio {res['test_logmel_l1_wavenet_plain_db'] / gl:.2f}"))
         rows.append(("  floor of any 8-bit mu-law output: the original through mu-law and back", "",
                      f"{res['test_logmel_l1_mulaw8_roundtrip_db']:.2f}", ""))
         if "test_logmel_l1_excitation_roundtrip_db" in res:
             rows.append(("  floor of this vocoder: the original's excitation through its codes and back", "",
                          f"{res['test_logmel_l1_excitation_roundtrip_db']:.2f}", ""))
+        from soundart.audio.wavenet_task import load_clips
+        from soundart.features import logmel
+
+        one = logmel(load_clips(test, 1.0)[0][:1], voc.config.features)
+        rt = []
+        for beam in (1, res["beam"]):
+            t_v, c_v = _timed(lambda: generate_audio(voc, sr, mel=one, seed=0, beam=beam))
+            rt.append(f"{1 / t_v:.2f}x / {1 / c_v:.2f}x")
+        rows.append((f"vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall / cpu)", rt[0], rt[1], ""))
         lpc = f", linear prediction order {voc.config.lpc_order}" if voc.config.lpc_order else ""
         print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters, output {voc.config.output}{lpc}")
 

@@ -20,7 +20,7 @@ METHODS = ("griffinlim", "wavenet")
 
 
 def vocode(logmel: torch.Tensor, feature_config: FeatureConfig, method: str = "griffinlim",
-           device: str = "cpu", seed: int | None = None, n_iter: int = 64) -> torch.Tensor:
+           device: str = "cpu", seed: int | None = None, n_iter: int = 64, beam: int | None = None) -> torch.Tensor:
     """Turn log-mel spectrograms back into audio.
 
     Parameters
@@ -31,6 +31,7 @@ def vocode(logmel: torch.Tensor, feature_config: FeatureConfig, method: str = "g
     device : where to run ("cpu", "cuda", "auto").
     seed : seeds Griffin-Lim's random initial phase (None: a fresh one).
     n_iter : Griffin-Lim iterations.
+    beam : WaveNet only: paths of its mel-guided search (None: ``DEFAULT_VOCODER_BEAM``; 1: plain sampling).
 
     Returns
     -------
@@ -48,9 +49,10 @@ def vocode(logmel: torch.Tensor, feature_config: FeatureConfig, method: str = "g
         raise BadInputError(f"vocode expects a log-mel of shape (B, {feature_config.n_mels}, frames), "
                             f"got {tuple(logmel.shape)}")
     if method == "wavenet":
-        from soundart.audio.wavenet_generate import vocode_wavenet
+        from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_wavenet
 
-        return vocode_wavenet(logmel.float().cpu(), feature_config, device=device, seed=seed, progress=True)
+        return vocode_wavenet(logmel.float().cpu(), feature_config, device=device, seed=seed, progress=True,
+                              beam=DEFAULT_VOCODER_BEAM if beam is None else beam)
     dev = resolve_device(device)
     generator = None if seed is None else torch.Generator().manual_seed(int(seed))
     length = (logmel.shape[-1] - 1) * feature_config.hop_length

@@ -10,6 +10,8 @@ from soundart.commands.common import device_option, force_option, positive, seed
 
 MAX_SYNTH_SECONDS = 30.0
 MAX_VOCODE_SECONDS = 600.0
+# a beam search holds every path's samples, draws and per-hop copies: about 0.5 MB per path-second
+MAX_VOCODE_PATH_SECONDS = 2400.0
 GAP_SECONDS = 0.25
 
 out_option = click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
@@ -113,12 +115,15 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
 @click.option("--temperature", type=float, default=1.0, show_default=True,
               help="WaveNet sampling temperature (below 1: less random samples; the shipped "
                    "vocoder measured worse there, see the README).")
+@click.option("--beam", type=int, default=None,
+              help="Paths of the WaveNet's mel-guided search: more follow the log-mel more closely and take "
+                   "longer, about proportionally; 1 samples plainly (fastest).  [default: 8]")
 @plot_option
 @seed_option
 @device_option
 @force_option
-def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float, plot: Path | None,
-           seed: int | None, device: str, force: bool) -> None:
+def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float, beam: int | None,
+           plot: Path | None, seed: int | None, device: str, force: bool) -> None:
     """Turn a log-mel into audio with the WaveNet vocoder.
 
     IN is a log-mel in dB saved as .npy, shape (bands, frames) or (clips, bands,
@@ -133,13 +138,15 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     import numpy as np
     import torch
 
-    from soundart.audio.wavenet_generate import generate_audio
+    from soundart.audio.wavenet_generate import BEAM_CHILDREN, DEFAULT_VOCODER_BEAM, generate_audio
     from soundart.errors import BadInputError, ConfigError
     from soundart.features import logmel, logmel_to_audio
     from soundart.io import audio_format, check_output_path, is_audio_file, load_audio, save_audio
     from soundart.runtime import make_generator
 
     positive("--temperature", temperature)
+    beam = DEFAULT_VOCODER_BEAM if beam is None else beam
+    positive("--beam", beam)
     audio_format(out)
     check_output_path(out, force)
     if plot is not None:
@@ -172,9 +179,13 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     if n_samples * mel.shape[0] > MAX_VOCODE_SECONDS * cfg.sr:
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio is above the limit of "
                           f"{MAX_VOCODE_SECONDS:g} s")
+    paths = beam * BEAM_CHILDREN if beam > 1 and vocoder == "wavenet" else 1
+    if n_samples * mel.shape[0] * paths > MAX_VOCODE_PATH_SECONDS * cfg.sr:
+        raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio with --beam {beam} is above "
+                          f"the limit of {MAX_VOCODE_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
     t0 = time.perf_counter()
     if vocoder == "wavenet":
-        clips = generate_audio(wn, n_samples, mel=mel, seed=seed, temperature=temperature, progress=True)
+        clips = generate_audio(wn, n_samples, mel=mel, seed=seed, temperature=temperature, progress=True, beam=beam)
     else:
         clips = logmel_to_audio(mel, cfg, n_iter=64, length=n_samples, generator=make_generator(seed))
     elapsed = time.perf_counter() - t0

@@ -111,6 +111,55 @@ def test_fast_equals_naive_linear_prediction(output):
     assert fast.abs().max() <= 1.0
 
 
+@pytest.mark.parametrize("lpc_order", [8, 0])
+def test_beam_search_follows_the_mel(lpc_order):
+    """The mel-guided beam search: its clip matches the given log-mel better than plain samples do,
+    its codes and audio come from one traced-back path, and it is seeded like plain sampling."""
+    from soundart.audio.wavenet_generate import BEAM_CHILDREN
+    from soundart.features import logmel
+
+    model = _model(local=True, lpc_order=lpc_order)
+    cfg = model.config.features
+    mel = _tone_mel(cfg, 0.2)  # two clips, two tones
+    n = (mel.shape[-1] - 1) * cfg.hop_length
+
+    def l1(audio):
+        return (logmel(audio, cfg) - mel).abs().mean(dim=(1, 2))
+
+    found = generate_audio(model, n, mel=mel, seed=0, beam=4)
+    assert found.shape == (2, n) and torch.isfinite(found).all()
+    assert torch.equal(found, generate_audio(model, n, mel=mel, seed=0, beam=4))
+    assert not torch.equal(found, generate_audio(model, n, mel=mel, seed=1, beam=4))
+    plain = torch.stack([l1(generate_audio(model, n, mel=mel, seed=s)) for s in range(4 * BEAM_CHILDREN)])
+    assert (l1(found) < plain.mean(dim=0)).all(), (l1(found), plain)
+    assert (l1(found) <= plain.min(dim=0).values + 0.5).all(), (l1(found), plain)
+    # one path traced back: every sample is its code's excitation plus the prediction from the
+    # samples before it (float64, as the loops compute), or its code decoded
+    codes = generate(model, n, mel=mel, seed=0, beam=4, dtype=torch.float64)
+    audio = generate_audio(model, n, mel=mel, seed=0, beam=4, dtype=torch.float64).double()
+    if lpc_order:
+        from soundart.audio.wavenet import frame_index
+
+        coeffs, scale = model.lpc_coefficients(mel)
+        f = frame_index(n, scale.shape[1], cfg.hop_length)
+        past = torch.nn.functional.pad(audio, (lpc_order, 0))
+        pred = -sum(coeffs[:, f, k - 1] * past[:, lpc_order - k:lpc_order - k + n] for k in range(1, lpc_order + 1))
+        again = (pred + model.code_value(codes) * scale[:, f]).clamp(-1.0, 1.0)
+        assert torch.allclose(again, audio, atol=1e-6), (again - audio).abs().max()  # audio is float32
+    else:
+        assert torch.equal(model.decode(codes), audio.float())
+
+
+def test_beam_search_bad_uses():
+    vocoder, generator = _model(local=True), _model(n_families=3)
+    mel = _tone_mel(vocoder.config.features, 0.1)
+    for kw, message in ((dict(model=generator, family=0, beam=2), "needs a vocoder"),
+                        (dict(model=vocoder, mel=mel, beam=2, method="naive"), "fast generation method"),
+                        (dict(model=vocoder, mel=mel, beam=0), "beam must be")):
+        with pytest.raises(ConfigError, match=message):
+            generate(n_samples=500, seed=0, **kw)
+
+
 def test_linear_prediction_leaves_a_small_excitation():
     """Coefficients from the log-mel alone predict a harmonic tone: the excitation the network
     models is far quieter than the tone (measured on rendered notes: -18 dB at order 16), its
@@ -269,3 +318,17 @@ def test_cli_vocode_bad_mels(checkpoints, tmp_path):
     assert result.exit_code == 2 and "not a mel vocoder" in result.output, result.output
     result = CliRunner().invoke(cli, ["vocode", str(nan), "--model", str(voc), "--temperature", "0", "-o", str(out)])
     assert result.exit_code == 2 and "--temperature" in result.output and not out.exists(), result.output
+    result = CliRunner().invoke(cli, ["vocode", str(wrong), "--model", str(voc), "--beam", "0", "-o", str(out)])
+    assert result.exit_code == 2 and "--beam must be > 0" in result.output and not out.exists(), result.output
+    long = tmp_path / "long.npy"  # 200 s: within the plain limit, above a beam of 8's
+    np.save(long, np.full((cfg.n_mels, 200 * cfg.sr // cfg.hop_length + 1), -40.0, np.float32))
+    result = CliRunner().invoke(cli, ["vocode", str(long), "--model", str(voc), "--beam", "8", "-o", str(out)])
+    assert result.exit_code == 2 and "above the limit of 150 s for that beam" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_cli_vocode_help_states_the_default_beam():
+    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM
+
+    result = CliRunner().invoke(cli, ["vocode", "--help"], terminal_width=200)
+    assert f"[default: {DEFAULT_VOCODER_BEAM}]" in result.output, result.output
