@@ -193,5 +193,6 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     save_audio(out, audio, cfg.sr, force=force)
     _plot(audio, cfg, plot, f"{vocoder}: {source.name}", force)
     seconds = audio.shape[-1] / cfg.sr
-    click.echo(f"wrote {out}: {seconds:.2f} s from {what} ({vocoder}) in {elapsed:.1f} s "
+    method = f"wavenet, beam {beam}" if vocoder == "wavenet" else vocoder
+    click.echo(f"wrote {out}: {seconds:.2f} s from {what} ({method}) in {elapsed:.1f} s "
                f"({seconds / max(elapsed, 1e-9):.2f}x real time)")
