@@ -217,7 +217,7 @@ class MelBeamSearch:
         self.clips = mel.shape[0]
         self.window = self.cfg.n_fft
         if model.config.lpc_order >= self.window:
-            raise ConfigError(f"a beam search keeps {self.window} samples per path, fewer than the "
+            raise ConfigError(f"a beam search keeps {self.window} samples per path, no more than the "
                               f"linear-prediction order {model.config.lpc_order}")
         self.offset = self.cfg.n_fft // 2 if self.cfg.center else 0
         self.frame_cfg = self.cfg.replace(center=False, top_db=None)
@@ -282,9 +282,10 @@ class MelBeamSearch:
             out[:, start:stop] = code_chunk[rows]
             if lpc:
                 audio[:, start:stop] = audio_chunk[rows]
-        whole = self._audio(audio, out, 0, out.shape[1]).float()
-        target = self.target.float().repeat_interleave(self.paths, 0)
-        err = (self._logmel(whole, self.cfg) - target).abs().mean(dim=(1, 2)).view(self.clips, self.paths)
+        whole = self._logmel(self._audio(audio, out, 0, out.shape[1]).float(), self.cfg)
+        frames = min(whole.shape[-1], self.target.shape[-1])  # n_samples need not match the mel's length
+        target = self.target[..., :frames].float().repeat_interleave(self.paths, 0)
+        err = (whole[..., :frames] - target).abs().mean(dim=(1, 2)).view(self.clips, self.paths)
         pick = (err.argmin(dim=1) + torch.arange(self.clips) * self.paths).numpy()
         return audio[pick] if lpc else audio, out[pick]
 

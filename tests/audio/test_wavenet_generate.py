@@ -130,6 +130,7 @@ def test_beam_search_follows_the_mel(lpc_order):
     assert found.shape == (2, n) and torch.isfinite(found).all()
     assert torch.equal(found, generate_audio(model, n, mel=mel, seed=0, beam=4))
     assert not torch.equal(found, generate_audio(model, n, mel=mel, seed=1, beam=4))
+    assert generate_audio(model, n // 2, mel=mel, seed=0, beam=2).shape == (2, n // 2)  # shorter than the mel
     plain = torch.stack([l1(generate_audio(model, n, mel=mel, seed=s)) for s in range(4 * BEAM_CHILDREN)])
     assert (l1(found) < plain.mean(dim=0)).all(), (l1(found), plain)
     assert (l1(found) <= plain.min(dim=0).values + 0.5).all(), (l1(found), plain)
