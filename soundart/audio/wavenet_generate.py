@@ -35,6 +35,7 @@ import torch
 from numba import prange
 
 from soundart.errors import ConfigError
+from soundart.features import logmel
 
 MAX_SECONDS = 600.0  # per clip; the CLI states tighter limits
 # the continuations of every kept path at each frame of a beam search, as multiples of the sampling
@@ -212,8 +213,6 @@ class MelBeamSearch:
     """
 
     def __init__(self, model, mel: torch.Tensor, beam: int):
-        from soundart.features import logmel
-
         self.model = model
         self.cfg = model.config.features
         self.beam = beam
@@ -230,7 +229,6 @@ class MelBeamSearch:
         if self.cfg.log == "db" and self.cfg.top_db is not None:
             # a frame of the whole clip's log-mel is clipped at the clip's peak - top_db
             self.floor = (self.target.amax(dim=(1, 2)) - self.cfg.top_db).repeat_interleave(self.paths)[:, None]
-        self._logmel = logmel
         self.score = torch.zeros(self.clips * self.paths, dtype=torch.float64)
         self.next_frame = 0
         self.steps: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray | None]] = []
@@ -256,7 +254,7 @@ class MelBeamSearch:
             segment = self._audio(audio, out, max(lo, 0), lo + self.window)
             if lo < 0:
                 segment = torch.nn.functional.pad(segment, (-lo, 0))
-            db = self._logmel(segment, self.frame_cfg)[:, :, 0]
+            db = logmel(segment, self.frame_cfg)[:, :, 0]
             if self.floor is not None:
                 db = torch.maximum(db, self.floor)
             target = self.target[:, :, frame].repeat_interleave(self.paths, 0)
@@ -287,7 +285,7 @@ class MelBeamSearch:
             out[:, start:stop] = code_chunk[rows]
             if lpc:
                 audio[:, start:stop] = audio_chunk[rows]
-        whole = self._logmel(self._audio(audio, out, 0, out.shape[1]).float(), self.cfg)
+        whole = logmel(self._audio(audio, out, 0, out.shape[1]).float(), self.cfg)
         frames = min(whole.shape[-1], self.target.shape[-1])  # n_samples need not match the mel's length
         target = self.target[..., :frames].float().repeat_interleave(self.paths, 0)
         err = (whole[..., :frames] - target).abs().mean(dim=(1, 2)).view(self.clips, self.paths)
