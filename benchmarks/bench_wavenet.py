@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         one = logmel(load_clips(test, 1.0)[0][:1], voc.config.features)
         rt = []
         for beam in (1, res["beam"]):
-            t_v, c_v = _timed(lambda: generate_audio(voc, sr, mel=one, seed=0, beam=beam))
+            t_v, c_v = _timed(lambda b=beam: generate_audio(voc, sr, mel=one, seed=0, beam=b))
             rt.append(f"{1 / t_v:.2f}x / {1 / c_v:.2f}x")
         rows.append((f"vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall / cpu)", rt[0], rt[1], ""))
         lpc = f", linear prediction order {voc.config.lpc_order}" if voc.config.lpc_order else ""
