@@ -47,6 +47,9 @@ BEAM_CHILDREN = len(BEAM_CHILD_TEMPERATURES)
 # shipped vocoder measured 4.37 dB log-mel L1 at 1 (plain sampling) and, with both children at the
 # sampling temperature, 4.09 at 4, 3.84 at 8, 3.81 at 16 (8 with the children above: 3.73)
 DEFAULT_VOCODER_BEAM = 8
+# a beam search holds every path's samples, draws and per-hop copies: about 0.5 MB per path-second,
+# so one search covers at most this many seconds of audio times paths (vocode_wavenet splits a batch)
+MAX_BEAM_PATH_SECONDS = 2400.0
 
 
 def _sample_index(logits: torch.Tensor, u: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -636,4 +639,14 @@ def vocode_wavenet(logmel: torch.Tensor, feature_config, model: str = "wavenet-v
             for name in FRONT_END_FIELDS if getattr(feature_config, name) != getattr(mine, name)]
     if diff:
         raise ConfigError("the log-mel's front end differs from the WaveNet vocoder's: " + ", ".join(diff))
-    return generate_audio(wn, mel=logmel, seed=seed, progress=progress, beam=beam)
+    n_samples = max(1, (logmel.shape[-1] - 1) * mine.hop_length)
+    paths = beam * BEAM_CHILDREN if beam > 1 else 1
+    if n_samples * paths > MAX_BEAM_PATH_SECONDS * mine.sr:
+        raise ConfigError(f"{n_samples / mine.sr:.0f} s of audio per clip is above the WaveNet vocoder's limit of "
+                          f"{MAX_BEAM_PATH_SECONDS / paths:g} s with a beam of {beam}")
+    # as many clips per search as fit the limit; the k-th group draws from seed + k
+    group = max(1, int(MAX_BEAM_PATH_SECONDS * mine.sr // (n_samples * paths)))
+    parts = [generate_audio(wn, n_samples, mel=logmel[i:i + group], progress=progress, beam=beam,
+                            seed=None if seed is None else seed + k)
+             for k, i in enumerate(range(0, logmel.shape[0], group))]
+    return torch.cat(parts)

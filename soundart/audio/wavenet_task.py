@@ -9,6 +9,7 @@ onset, where the attack is); splits follow the dataset's (held-out programs).
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,9 @@ class WaveNetDataConfig:
     init_from : start from these weights (a shipped model name or a checkpoint path), with the
         recipe's fresh schedule. Tensors of the same name and shape are copied; the output layer
         may differ (a mu-law vocoder's body starting a logistic-mixture one: both read the
-        previous sample companded), and keeps its fresh initialisation. Everything else must fit.
+        previous sample companded), and keeps its fresh initialisation. A start with fewer
+        residual or skip channels (and otherwise the same shape) is widened so that the wider
+        model computes exactly what it did (``widen_into``). Everything else must fit.
     """
 
     root: str = "data/notes"
@@ -131,12 +134,24 @@ def _notes(data: WaveNetDataConfig, split: str):
 
 
 def init_from(model: WaveNet, spec: str) -> list[str]:
-    """Copy ``spec``'s weights into ``model``; returns the names left fresh (the output layer at most)."""
+    """Copy ``spec``'s weights into ``model``; returns the names left fresh (the output layer at most).
+
+    A start with fewer residual or skip channels is widened into ``model`` (``widen_into``).
+    """
     from soundart.models import load_model
 
     start = load_model(spec, expect_kind="wavenet")
     if start.config.local != model.config.local or start.config.features != model.config.features:
         raise ConfigError(f"init_from {spec}: its conditioning or log-mel front end differs from the recipe's model")
+    mine, theirs = model.config, start.config
+    if (mine.residual_channels, mine.skip_channels) != (theirs.residual_channels, theirs.skip_channels):
+        same = dataclasses.replace(mine, residual_channels=theirs.residual_channels, skip_channels=theirs.skip_channels)
+        if (same != theirs or mine.residual_channels < theirs.residual_channels
+                or mine.skip_channels < theirs.skip_channels):
+            raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
+                              "(only the output layer may differ, or the residual and skip channels grow)")
+        widen_into(start, model)
+        return []
     mine = model.state_dict()
     theirs = start.state_dict()
     fresh = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
@@ -145,6 +160,62 @@ def init_from(model: WaveNet, spec: str) -> list[str]:
                           "(only the output layer may differ)")
     model.load_state_dict({k: v for k, v in theirs.items() if k not in fresh}, strict=False)
     return fresh
+
+
+@torch.no_grad()
+def widen_into(narrow: WaveNet, wide: WaveNet) -> None:
+    """Copy ``narrow`` into ``wide`` (more residual and/or skip channels, all else equal) so that
+    ``wide`` computes exactly ``narrow``'s outputs, and every new weight can still learn.
+
+    The old channels keep their indices (the gate's sigmoid half moves up to the wide model's
+    second half). New residual channels start at zero and stay there at first: their input and
+    residual rows are zero, so the old layers read nothing new. New gate units and new skip
+    channels keep the wide model's random initialisation, but the rows that would carry them into
+    the old residual, skip and output channels are zero. Why random there: a unit whose output
+    is exactly zero gets no gradient through its ReLU or its zero outgoing weights, and would
+    never start learning.
+    """
+    R0, S0 = narrow.config.residual_channels, narrow.config.skip_channels
+    R = wide.config.residual_channels
+    L = len(wide.config.dilations)
+    gate = torch.cat([torch.arange(R0), R + torch.arange(R0)])  # narrow gate unit -> wide index
+    res, skp = torch.arange(R0), torch.arange(S0)
+
+    def put(dst: torch.Tensor, src: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor | None = None) -> None:
+        if cols is None:
+            dst[rows] = src
+        else:
+            dst[rows[:, None], cols[None, :]] = src
+
+    # new residual channels: zero in, and zero from the residual updates (rows >= R0 below)
+    wide.input.weight.zero_()
+    wide.input.bias.zero_()
+    put(wide.input.weight, narrow.input.weight, res)
+    put(wide.input.bias, narrow.input.bias, res)
+    for i in range(L):
+        put(wide.dilated[i].weight, narrow.dilated[i].weight, gate, res)
+        put(wide.dilated[i].bias, narrow.dilated[i].bias, gate)
+        wide.residual[i].weight.zero_()
+        wide.residual[i].bias.zero_()
+        put(wide.residual[i].weight, narrow.residual[i].weight, res, res)
+        put(wide.residual[i].bias, narrow.residual[i].bias, res)
+        wide.skip[i].weight[:S0].zero_()  # old skip channels ignore the new gate units
+        put(wide.skip[i].weight, narrow.skip[i].weight, skp, res)
+        put(wide.skip[i].bias, narrow.skip[i].bias, skp)
+    wide.out1.weight[:S0].zero_()
+    put(wide.out1.weight, narrow.out1.weight, skp, skp)
+    put(wide.out1.bias, narrow.out1.bias, skp)
+    wide.out2.weight.zero_()
+    put(wide.out2.weight, narrow.out2.weight, torch.arange(narrow.out2.weight.shape[0]), skp)
+    wide.out2.bias.copy_(narrow.out2.bias)
+    per_layer = (gate[None, :] + 2 * R * torch.arange(L)[:, None]).reshape(-1)  # (L * 2R0,) rows
+    for name in ("local_proj", "global_proj"):
+        src, dst = getattr(narrow, name), getattr(wide, name)
+        if src is not None:
+            put(dst.weight, src.weight, per_layer)
+    for name in ("family_embed", "pitch_embed", "frame_net"):
+        if getattr(narrow, name) is not None:
+            getattr(wide, name).load_state_dict(getattr(narrow, name).state_dict())
 
 
 def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:

@@ -10,8 +10,6 @@ from soundart.commands.common import device_option, force_option, positive, seed
 
 MAX_SYNTH_SECONDS = 30.0
 MAX_VOCODE_SECONDS = 600.0
-# a beam search holds every path's samples, draws and per-hop copies: about 0.5 MB per path-second
-MAX_VOCODE_PATH_SECONDS = 2400.0
 GAP_SECONDS = 0.25
 
 out_option = click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
@@ -138,7 +136,12 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     import numpy as np
     import torch
 
-    from soundart.audio.wavenet_generate import BEAM_CHILDREN, DEFAULT_VOCODER_BEAM, generate_audio
+    from soundart.audio.wavenet_generate import (
+        BEAM_CHILDREN,
+        DEFAULT_VOCODER_BEAM,
+        MAX_BEAM_PATH_SECONDS,
+        generate_audio,
+    )
     from soundart.errors import BadInputError, ConfigError
     from soundart.features import logmel, logmel_to_audio
     from soundart.io import audio_format, check_output_path, is_audio_file, load_audio, save_audio
@@ -180,9 +183,9 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio is above the limit of "
                           f"{MAX_VOCODE_SECONDS:g} s")
     paths = beam * BEAM_CHILDREN if beam > 1 and vocoder == "wavenet" else 1
-    if n_samples * mel.shape[0] * paths > MAX_VOCODE_PATH_SECONDS * cfg.sr:
+    if n_samples * mel.shape[0] * paths > MAX_BEAM_PATH_SECONDS * cfg.sr:
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio with --beam {beam} is above "
-                          f"the limit of {MAX_VOCODE_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
+                          f"the limit of {MAX_BEAM_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
     t0 = time.perf_counter()
     if vocoder == "wavenet":
         clips = generate_audio(wn, n_samples, mel=mel, seed=seed, temperature=temperature, progress=True, beam=beam)

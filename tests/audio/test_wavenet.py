@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from soundart.audio.wavenet import (
     WaveNet,
@@ -270,16 +271,45 @@ def test_init_from_copies_the_body_and_leaves_a_new_output_fresh(tmp_path):
         init_from(WaveNet(WaveNetConfig.debug()), str(tmp_path / "mulaw"))
 
 
+@pytest.mark.parametrize("kw", [dict(local=True), dict(n_families=3, pitch_conditioning=True)])
+def test_init_from_a_narrower_model_widens_it_without_changing_its_outputs(tmp_path, kw):
+    from soundart import checkpoint
+    from soundart.audio.wavenet_task import init_from
+
+    narrow = _model(**kw)
+    checkpoint.save(narrow, tmp_path / "narrow", {"data": "test"})
+    torch.manual_seed(1)
+    wide = WaveNet(WaveNetConfig.debug(residual_channels=12, skip_channels=16, **kw))
+    assert init_from(wide, str(tmp_path / "narrow")) == []
+    wide.eval()
+    torch.manual_seed(2)
+    x = torch.rand(2, 300) * 2 - 1
+    cond = (dict(mel=torch.randn(2, 16, 6) * 10 - 40) if kw.get("local")
+            else dict(family=torch.tensor([0, 2]), pitch=torch.tensor([40, 70])))
+    assert torch.allclose(wide(x, **cond), narrow(x, **cond), atol=1e-5)
+    # every weight can learn (but the last layer's residual update, which nothing reads)
+    wide.train()
+    F.cross_entropy(wide(x, **cond), torch.randint(0, 256, (2, 300))).backward()
+    last = len(wide.config.dilations) - 1
+    still = [name for name, p in wide.named_parameters() if p.grad is None or not p.grad.any()]
+    assert still == [f"residual.{last}.weight", f"residual.{last}.bias"]
+    with pytest.raises(ConfigError, match="do not fit"):  # narrower, or another depth
+        init_from(WaveNet(WaveNetConfig.debug(residual_channels=12, skip_channels=4, **kw)), str(tmp_path / "narrow"))
+    with pytest.raises(ConfigError, match="do not fit"):
+        init_from(WaveNet(WaveNetConfig.debug(residual_channels=12, cycles=2, **kw)), str(tmp_path / "narrow"))
+
+
 def test_input_noise_only_in_training():
     """input_noise perturbs the teacher-forced inputs while training; evaluation sees clean inputs."""
     torch.manual_seed(0)
     model = WaveNet(WaveNetConfig.debug(local=True, output="logistic", mixtures=2, input_noise=0.05))
     audio = torch.rand(2, 256) * 0.2 - 0.1
     mel = torch.randn(2, model.config.features.n_mels, 256 // model.config.features.hop_length + 1) * 10 - 30
-    model.eval()
-    clean = [float(model.loss(audio, mel=mel)) for _ in range(2)]
-    model.train()
-    noisy = [float(model.loss(audio, mel=mel)) for _ in range(2)]
+    with torch.no_grad():
+        model.eval()
+        clean = [float(model.loss(audio, mel=mel)) for _ in range(2)]
+        model.train()
+        noisy = [float(model.loss(audio, mel=mel)) for _ in range(2)]
     assert clean[0] == clean[1] and noisy[0] != noisy[1] and clean[0] not in noisy
     with pytest.raises(ConfigError, match="input_noise"):
         WaveNetConfig(input_noise=-1)

@@ -328,6 +328,26 @@ def test_cli_vocode_bad_mels(checkpoints, tmp_path):
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
+def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypatch):
+    """Many clips (``synth vae -n 100 --vocoder wavenet``) are searched in groups that fit the
+    memory limit; one clip longer than the limit is a one-line ConfigError."""
+    import soundart.audio.wavenet_generate as wg
+
+    _, voc, cfg = checkpoints
+    mel = torch.stack([_tone_mel(cfg, 0.1)[0] + shift for shift in (0.0, -3.0, -6.0)])  # 3 clips
+    whole = wg.vocode_wavenet(mel, cfg, model=str(voc), seed=4, beam=2)
+    n = (mel.shape[-1] - 1) * cfg.hop_length
+    assert whole.shape == (3, n)
+    # room for two clips' paths per search: clips 0-1 from seed 4, clip 2 alone from seed 5
+    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 2 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
+    split = wg.vocode_wavenet(mel, cfg, model=str(voc), seed=4, beam=2)
+    assert torch.equal(split[:2], whole[:2])
+    assert torch.equal(split[2:], wg.vocode_wavenet(mel[2:], cfg, model=str(voc), seed=5, beam=2))
+    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 0.5 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
+    with pytest.raises(ConfigError, match="per clip is above the WaveNet vocoder's limit"):
+        wg.vocode_wavenet(mel, cfg, model=str(voc), seed=4, beam=2)
+
+
 def test_cli_vocode_help_states_the_default_beam():
     from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM
 
