@@ -626,6 +626,8 @@ def vocode_wavenet(logmel: torch.Tensor, feature_config, model: str = "wavenet-v
     ``feature_config`` is the front end that made the log-mel; it must match the
     vocoder's (a ConfigError names the fields that differ). ``model`` is a
     shipped name or a checkpoint path; ``beam``: paths of the mel-guided search (1: plain sampling).
+    A batch is searched in groups of clips that fit ``MAX_BEAM_PATH_SECONDS`` (group k seeded with
+    ``seed + k``); a single clip above it is a ConfigError.
     """
     from soundart.errors import ModelError
     from soundart.models import load_model

@@ -143,11 +143,11 @@ def init_from(model: WaveNet, spec: str) -> list[str]:
     start = load_model(spec, expect_kind="wavenet")
     if start.config.local != model.config.local or start.config.features != model.config.features:
         raise ConfigError(f"init_from {spec}: its conditioning or log-mel front end differs from the recipe's model")
-    mine, theirs = model.config, start.config
-    if (mine.residual_channels, mine.skip_channels) != (theirs.residual_channels, theirs.skip_channels):
-        same = dataclasses.replace(mine, residual_channels=theirs.residual_channels, skip_channels=theirs.skip_channels)
-        if (same != theirs or mine.residual_channels < theirs.residual_channels
-                or mine.skip_channels < theirs.skip_channels):
+    want, have = model.config, start.config
+    if (want.residual_channels, want.skip_channels) != (have.residual_channels, have.skip_channels):
+        same = dataclasses.replace(want, residual_channels=have.residual_channels, skip_channels=have.skip_channels)
+        if (same != have or want.residual_channels < have.residual_channels
+                or want.skip_channels < have.skip_channels):
             raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
                               "(only the output layer may differ, or the residual and skip channels grow)")
         widen_into(start, model)
