@@ -52,6 +52,11 @@ DEFAULT_VOCODER_BEAM = 8
 MAX_BEAM_PATH_SECONDS = 2400.0
 
 
+def search_paths(beam: int) -> int:
+    """Sampled paths per clip for a beam of ``beam`` (1: plain sampling, one path)."""
+    return beam * BEAM_CHILDREN if beam > 1 else 1
+
+
 def _sample_index(logits: torch.Tensor, u: torch.Tensor, temperature: float) -> torch.Tensor:
     """Inverse-CDF sampling: logits ``(B, K)``, uniforms ``(B,)`` -> classes ``(B,)``."""
     p = torch.softmax(logits.double() / temperature, dim=-1)
@@ -169,7 +174,7 @@ def _sample(model, n_samples, *, batch, family, pitch, mel, seed, temperature, m
         raise ConfigError("a beam search is guided by a log-mel: it needs a vocoder and its mel")
     if beam > 1 and method != "fast":
         raise ConfigError("a beam search runs on the fast generation method only")
-    paths = beam * BEAM_CHILDREN if beam > 1 else 1
+    paths = search_paths(beam)
     n_samples, batch, family, pitch, mel, u = _prepare(model, n_samples, batch, family, pitch, mel, seed,
                                                        temperature, paths)
     device = next(model.parameters()).device
@@ -642,7 +647,7 @@ def vocode_wavenet(logmel: torch.Tensor, feature_config, model: str = "wavenet-v
     if diff:
         raise ConfigError("the log-mel's front end differs from the WaveNet vocoder's: " + ", ".join(diff))
     n_samples = max(1, (logmel.shape[-1] - 1) * mine.hop_length)
-    paths = beam * BEAM_CHILDREN if beam > 1 else 1
+    paths = search_paths(beam)
     if n_samples * paths > MAX_BEAM_PATH_SECONDS * mine.sr:
         raise ConfigError(f"{n_samples / mine.sr:.0f} s of audio per clip is above the WaveNet vocoder's limit of "
                           f"{MAX_BEAM_PATH_SECONDS / paths:g} s with a beam of {beam}")

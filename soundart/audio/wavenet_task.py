@@ -170,8 +170,8 @@ def widen_into(narrow: WaveNet, wide: WaveNet) -> None:
     The old channels keep their indices (the gate's sigmoid half moves up to the wide model's
     second half). New residual channels start at zero and stay there at first: their input and
     residual rows are zero, so the old layers read nothing new. New gate units and new skip
-    channels keep the wide model's random initialisation, but the rows that would carry them into
-    the old residual, skip and output channels are zero. Why random there: a unit whose output
+    channels keep the wide model's random initialisation, but the weights that would carry them
+    into the old residual, skip and output channels are zero. Why random there: a unit whose output
     is exactly zero gets no gradient through its ReLU or its zero outgoing weights, and would
     never start learning.
     """

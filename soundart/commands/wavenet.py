@@ -137,10 +137,10 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     import torch
 
     from soundart.audio.wavenet_generate import (
-        BEAM_CHILDREN,
         DEFAULT_VOCODER_BEAM,
         MAX_BEAM_PATH_SECONDS,
         generate_audio,
+        search_paths,
     )
     from soundart.errors import BadInputError, ConfigError
     from soundart.features import logmel, logmel_to_audio
@@ -182,7 +182,7 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     if n_samples * mel.shape[0] > MAX_VOCODE_SECONDS * cfg.sr:
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio is above the limit of "
                           f"{MAX_VOCODE_SECONDS:g} s")
-    paths = beam * BEAM_CHILDREN if beam > 1 and vocoder == "wavenet" else 1
+    paths = search_paths(beam) if vocoder == "wavenet" else 1
     if n_samples * mel.shape[0] * paths > MAX_BEAM_PATH_SECONDS * cfg.sr:
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio with --beam {beam} is above "
                           f"the limit of {MAX_BEAM_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
