@@ -141,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
             t_v, c_v = _timed(lambda b=beam: generate_audio(voc, sr, mel=one, seed=0, beam=b))
             rt.append(f"{1 / t_v:.2f}x / {1 / c_v:.2f}x")
         rows.append((f"vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall / cpu)", rt[0], rt[1], ""))
-        lpc = f", linear prediction order {voc.config.lpc_order}" if voc.config.lpc_order else ""
+        lpc = ""
+        if voc.config.lpc_order:
+            lpc = f", linear prediction order {voc.config.lpc_order}"
+            if voc.config.sampling_lpc_order != voc.config.lpc_order:
+                lpc += f" (sampled through order {voc.config.sampling_lpc_order})"
         print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters, output {voc.config.output}{lpc}")
 
     widths = [max(len(r[i]) for r in rows) for i in range(4)]

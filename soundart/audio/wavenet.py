@@ -30,9 +30,10 @@ noise does (on held-out notes, noise at the mu-law vocoder's one-step error leve
 15.2 dB of log-mel L1 white, 4.7 dB shaped by an order-32 filter, measured on the originals
 plus noise); and the level comes from the mel, so the network models a signal of one scale.
 The deeper the filter follows the mel's valleys, the less that noise fills them: the shipped
-vocoder uses order 64 with no lag window and a 1e-5 noise floor (``lpc_lag_window_hz``,
+vocoder was trained with order 64, no lag window and a 1e-5 noise floor (``lpc_lag_window_hz``,
 ``lpc_noise_floor``), where noise of 0.2x the expected excitation level added to the true
-excitation costs 1.72 dB of log-mel L1 against 5.56 through order 32 at 40 Hz and 1e-3.
+excitation costs 1.72 dB of log-mel L1 against 5.56 through order 32 at 40 Hz and 1e-3, and
+it samples through order 256 (``synthesis_lpc_order``; 1.12 dB by the same measure).
 
 The network reads the mu-law *companded* value of the previous sample in [-1, 1]
 (``2 q / 255 - 1`` for a class ``q``; the 16-bit companded level for the
@@ -54,6 +55,8 @@ from torch import nn
 
 from soundart.errors import BadInputError, ConfigError
 from soundart.features import FeatureConfig
+
+MAX_LPC_ORDER = 1024  # linear prediction; a beam search also needs it below the vocoder's n_fft
 
 # the mel-VAE's front end (soundart.audio.melvae.default_features), so the vocoder reads its mels as they are
 NOTES_FEATURES = FeatureConfig(sr=16000, n_fft=2048, hop_length=512, n_mels=64, fmax=8000.0, top_db=80.0)
@@ -87,6 +90,11 @@ class WaveNetConfig:
     lpc_lag_window_hz, lpc_noise_floor : how smooth that envelope is (``logmel_lpc``'s lag
         window and white-noise floor): less smoothing follows the mel's valleys deeper, so
         the sampling noise fills them less.
+    synthesis_lpc_order : the order of the all-pole filters (and of their excitation level) that
+        sampling passes the network's excitation through; 0 = ``lpc_order``. Training always
+        uses ``lpc_order``: the network reads only its own excitation codes, so sampling stays
+        consistent when the filters differ, and deeper filters than it was trained with impose
+        more of the mel's harmonic detail (the shipped vocoder: trained at 64, run at 256).
     n_families : instrument families for global conditioning (0: none).
     pitch_conditioning : add a MIDI pitch (0-127) embedding to the global conditioning.
     global_channels : size of the global embedding.
@@ -109,6 +117,7 @@ class WaveNetConfig:
     lpc_order: int = 0
     lpc_lag_window_hz: float = 40.0
     lpc_noise_floor: float = 1e-3
+    synthesis_lpc_order: int = 0
     n_families: int = 0
     pitch_conditioning: bool = False
     global_channels: int = 16
@@ -132,15 +141,23 @@ class WaveNetConfig:
             raise ConfigError(f"wavenet: mixtures must be >= 1 (got {self.mixtures})")
         if self.input_noise < 0:
             raise ConfigError(f"wavenet: input_noise must be >= 0 (got {self.input_noise})")
-        if not 0 <= self.lpc_order <= 64:
-            raise ConfigError(f"wavenet: lpc_order must be in 0..64 (got {self.lpc_order})")
+        if not 0 <= self.lpc_order <= MAX_LPC_ORDER:
+            raise ConfigError(f"wavenet: lpc_order must be in 0..{MAX_LPC_ORDER} (got {self.lpc_order})")
         if self.lpc_lag_window_hz < 0 or not 0 < self.lpc_noise_floor <= 1:
             raise ConfigError("wavenet: lpc_lag_window_hz must be >= 0 and lpc_noise_floor in (0, 1] "
                               f"(got {self.lpc_lag_window_hz}, {self.lpc_noise_floor})")
+        if not 0 <= self.synthesis_lpc_order <= MAX_LPC_ORDER or (self.synthesis_lpc_order and not self.lpc_order):
+            raise ConfigError(f"wavenet: synthesis_lpc_order must be in 0..{MAX_LPC_ORDER} and needs lpc_order > 0 "
+                              f"(got {self.synthesis_lpc_order}, lpc_order {self.lpc_order})")
         if self.lpc_order and not self.local:
             raise ConfigError("wavenet: lpc_order needs local: true (the coefficients come from the mel)")
         if self.local and self.features.sr != self.sample_rate:
             raise ConfigError(f"wavenet: features.sr {self.features.sr} != sample_rate {self.sample_rate}")
+
+    @property
+    def sampling_lpc_order(self) -> int:
+        """The all-pole filters' order when sampling (0: no linear prediction)."""
+        return self.synthesis_lpc_order or self.lpc_order
 
     @property
     def dilations(self) -> list[int]:
@@ -390,13 +407,15 @@ class WaveNet(nn.Module):
             return mulaw_decode(codes, self.config.n_classes, torch.float64)
         return level_decode(codes, torch.float64)
 
-    def lpc_coefficients(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-mel ``(B, n_mels, F)`` -> all-pole coefficients ``(B, F, lpc_order)`` and the excitation's
-        scale per frame ``(B, F)`` (codes are of excitation / scale), both float64."""
+    def lpc_coefficients(self, mel: torch.Tensor, sampling: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-mel ``(B, n_mels, F)`` -> all-pole coefficients ``(B, F, order)`` and the excitation's
+        scale per frame ``(B, F)`` (codes are of excitation / scale), both float64; ``order`` is
+        ``lpc_order`` (training, measuring) or with ``sampling`` ``sampling_lpc_order``."""
         from soundart.features import logmel_lpc
 
         cfg = self.config
-        coeffs, gain = logmel_lpc(mel, cfg.features, cfg.lpc_order, cfg.lpc_lag_window_hz, cfg.lpc_noise_floor)
+        order = cfg.sampling_lpc_order if sampling else cfg.lpc_order
+        coeffs, gain = logmel_lpc(mel, cfg.features, order, cfg.lpc_lag_window_hz, cfg.lpc_noise_floor)
         return coeffs, gain * EXCITATION_HEADROOM
 
     def lpc_codes(self, audio: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
@@ -405,10 +424,10 @@ class WaveNet(nn.Module):
         coeffs, scale = self.lpc_coefficients(mel)
         x = audio.double()
         frame = frame_index(x.shape[-1], coeffs.shape[1], self.config.features.hop_length, x.device)
-        per_sample = coeffs[:, frame]  # (B, T, order)
-        pred = torch.zeros_like(x)
-        for k in range(1, min(self.config.lpc_order, x.shape[-1] - 1) + 1):
-            pred[:, k:] -= per_sample[:, k:, k - 1] * x[:, :-k]
+        order = self.config.lpc_order
+        # (B, T, order): x[t - 1], ..., x[t - order] (zeros before the start), one product for all lags
+        past = F.pad(x, (order, 0)).unfold(-1, order, 1)[:, :-1].flip(-1)
+        pred = -torch.einsum("btk,btk->bt", past, coeffs[:, frame])
         return self.encode(((x - pred) / scale[:, frame]).clamp(-1.0, 1.0))
 
     def lpc_synthesize(self, codes: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:

@@ -228,9 +228,9 @@ class MelBeamSearch:
         self.target = mel.double()  # (B, n_mels, F)
         self.clips = mel.shape[0]
         self.window = self.cfg.n_fft
-        if model.config.lpc_order >= self.window:
+        if model.config.sampling_lpc_order >= self.window:
             raise ConfigError(f"a beam search keeps {self.window} samples per path, no more than the "
-                              f"linear-prediction order {model.config.lpc_order}")
+                              f"linear-prediction order {model.config.sampling_lpc_order}")
         self.offset = self.cfg.n_fft // 2 if self.cfg.center else 0
         self.frame_cfg = self.cfg.replace(center=False, top_db=None)
         self.floor = None
@@ -305,8 +305,8 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
     from soundart.audio.wavenet import frame_index, upsample_frames
 
     orig_dtype = next(model.parameters()).dtype
-    order = model.config.lpc_order
-    coeffs, scale = model.lpc_coefficients(mel) if order else (None, None)  # (B, F, order), (B, F)
+    order = model.config.sampling_lpc_order
+    coeffs, scale = model.lpc_coefficients(mel, sampling=True) if order else (None, None)  # (B, F, order), (B, F)
     model.to(dtype)
     try:
         cfg = model.config
@@ -416,7 +416,8 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         has_local = False
     out = np.zeros((batch, n_samples), dtype=np.int64)
     if cfg.lpc_order:
-        coeffs, scale = (np.ascontiguousarray(t.cpu().numpy().astype(np_dtype)) for t in model.lpc_coefficients(mel))
+        coeffs, scale = (np.ascontiguousarray(t.cpu().numpy().astype(np_dtype))
+                         for t in model.lpc_coefficients(mel, sampling=True))
         audio = np.zeros((batch, n_samples), dtype=np_dtype)
         n_codes = cfg.n_classes if mixtures == 0 else LEVELS
         code_values = np.ascontiguousarray(model.code_value(torch.arange(n_codes)).numpy())  # float64
@@ -647,13 +648,22 @@ def vocode_wavenet(logmel: torch.Tensor, feature_config, model: str = "wavenet-v
     if diff:
         raise ConfigError("the log-mel's front end differs from the WaveNet vocoder's: " + ", ".join(diff))
     n_samples = max(1, (logmel.shape[-1] - 1) * mine.hop_length)
+    return vocode_in_groups(wn, logmel, n_samples, seed=seed, beam=beam, progress=progress)
+
+
+def vocode_in_groups(model, logmel: torch.Tensor, n_samples: int, *, seed: int | None = None,
+                     temperature: float = 1.0, beam: int = DEFAULT_VOCODER_BEAM,
+                     progress: bool = False) -> torch.Tensor:
+    """Vocode log-mels ``(B, n_mels, frames)`` with a loaded vocoder, ``n_samples`` per clip, searching
+    as many clips at a time as fit ``MAX_BEAM_PATH_SECONDS`` (the k-th group draws from ``seed + k``);
+    one clip above that limit is a ConfigError."""
+    sr = model.config.features.sr
     paths = search_paths(beam)
-    if n_samples * paths > MAX_BEAM_PATH_SECONDS * mine.sr:
-        raise ConfigError(f"{n_samples / mine.sr:.0f} s of audio per clip is above the WaveNet vocoder's limit of "
-                          f"{MAX_BEAM_PATH_SECONDS / paths:g} s with a beam of {beam}")
-    # as many clips per search as fit the limit; the k-th group draws from seed + k
-    group = max(1, int(MAX_BEAM_PATH_SECONDS * mine.sr // (n_samples * paths)))
-    parts = [generate_audio(wn, n_samples, mel=logmel[i:i + group], progress=progress, beam=beam,
-                            seed=None if seed is None else seed + k)
+    if n_samples * paths > MAX_BEAM_PATH_SECONDS * sr:
+        raise ConfigError(f"{n_samples / sr:.0f} s of audio per clip is above the WaveNet vocoder's limit of "
+                          f"{MAX_BEAM_PATH_SECONDS / paths:g} s with a beam of {beam} (lower --beam)")
+    group = max(1, int(MAX_BEAM_PATH_SECONDS * sr // (n_samples * paths)))
+    parts = [generate_audio(model, n_samples, mel=logmel[i:i + group], temperature=temperature, progress=progress,
+                            beam=beam, seed=None if seed is None else seed + k)
              for k, i in enumerate(range(0, logmel.shape[0], group))]
     return torch.cat(parts)

@@ -139,8 +139,8 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     from soundart.audio.wavenet_generate import (
         DEFAULT_VOCODER_BEAM,
         MAX_BEAM_PATH_SECONDS,
-        generate_audio,
         search_paths,
+        vocode_in_groups,
     )
     from soundart.errors import BadInputError, ConfigError
     from soundart.features import logmel, logmel_to_audio
@@ -183,12 +183,12 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio is above the limit of "
                           f"{MAX_VOCODE_SECONDS:g} s")
     paths = search_paths(beam) if vocoder == "wavenet" else 1
-    if n_samples * mel.shape[0] * paths > MAX_BEAM_PATH_SECONDS * cfg.sr:
-        raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio with --beam {beam} is above "
+    if n_samples * paths > MAX_BEAM_PATH_SECONDS * cfg.sr:
+        raise ConfigError(f"{source}: {n_samples / cfg.sr:.0f} s of audio per clip with --beam {beam} is above "
                           f"the limit of {MAX_BEAM_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
     t0 = time.perf_counter()
     if vocoder == "wavenet":
-        clips = generate_audio(wn, n_samples, mel=mel, seed=seed, temperature=temperature, progress=True, beam=beam)
+        clips = vocode_in_groups(wn, mel, n_samples, seed=seed, temperature=temperature, beam=beam, progress=True)
     else:
         clips = logmel_to_audio(mel, cfg, n_iter=64, length=n_samples, generator=make_generator(seed))
     elapsed = time.perf_counter() - t0

@@ -144,6 +144,12 @@ def test_config_rejects_bad_values():
         WaveNetConfig(max_dilation_exp=20)
     with pytest.raises(ConfigError, match="residual_channels"):
         WaveNetConfig(residual_channels=0)
+    with pytest.raises(ConfigError, match="lpc_order must be in"):
+        WaveNetConfig(local=True, lpc_order=2048)
+    with pytest.raises(ConfigError, match="synthesis_lpc_order .* needs lpc_order"):
+        WaveNetConfig(local=True, synthesis_lpc_order=256)
+    assert WaveNetConfig(local=True, lpc_order=64, synthesis_lpc_order=256).sampling_lpc_order == 256
+    assert WaveNetConfig(local=True, lpc_order=64).sampling_lpc_order == 64
 
 
 @pytest.mark.parametrize("mode", ["vocoder"])

@@ -93,10 +93,11 @@ def _tone_mel(features, seconds: float) -> torch.Tensor:
     return logmel(_tones(int(seconds * features.sr), features.sr), features)
 
 
-@pytest.mark.parametrize("output", ["mulaw", "logistic"])
-def test_fast_equals_naive_linear_prediction(output):
-    """Linear prediction (the network samples the excitation): both paths give the same codes and audio."""
-    model = _model(local=True, lpc_order=8, output=output, mixtures=4)
+@pytest.mark.parametrize("output,synthesis_order", [("mulaw", 0), ("logistic", 0), ("mulaw", 24)])
+def test_fast_equals_naive_linear_prediction(output, synthesis_order):
+    """Linear prediction (the network samples the excitation): both paths give the same codes and audio,
+    also when sampling runs the excitation through deeper filters than training used."""
+    model = _model(local=True, lpc_order=8, output=output, mixtures=4, synthesis_lpc_order=synthesis_order)
     mel = _tone_mel(model.config.features, 2000 / 16000 + 0.01)
     kw = dict(mel=mel, seed=5, dtype=torch.float64)
     fast_codes, fast = generate(model, 2000, **kw), generate_audio(model, 2000, **kw)
@@ -109,6 +110,12 @@ def test_fast_equals_naive_linear_prediction(output):
     # the audio is the prediction plus the excitation, not the excitation's codes decoded
     assert not torch.allclose(fast, model.decode(fast_codes), atol=1e-3)
     assert fast.abs().max() <= 1.0
+    if synthesis_order:
+        # the network reads only its own codes: the same codes, through other filters
+        trained = _model(local=True, lpc_order=8, output=output, mixtures=4)
+        trained.load_state_dict(model.state_dict())
+        assert torch.equal(generate(trained, 2000, **kw), fast_codes)
+        assert not torch.allclose(generate_audio(trained, 2000, **kw), fast, atol=1e-3)
 
 
 @pytest.mark.parametrize("lpc_order", [8, 0])
@@ -141,7 +148,7 @@ def test_beam_search_follows_the_mel(lpc_order):
     if lpc_order:
         from soundart.audio.wavenet import frame_index
 
-        coeffs, scale = model.lpc_coefficients(mel)
+        coeffs, scale = model.lpc_coefficients(mel, sampling=True)
         f = frame_index(n, scale.shape[1], cfg.hop_length)
         past = torch.nn.functional.pad(audio, (lpc_order, 0))
         pred = -sum(coeffs[:, f, k - 1] * past[:, lpc_order - k:lpc_order - k + n] for k in range(1, lpc_order + 1))
@@ -328,7 +335,7 @@ def test_cli_vocode_bad_mels(checkpoints, tmp_path):
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
-def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypatch):
+def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypatch, tmp_path):
     """Many clips (``synth vae -n 100 --vocoder wavenet``) are searched in groups that fit the
     memory limit; one clip longer than the limit is a one-line ConfigError."""
     import soundart.audio.wavenet_generate as wg
@@ -346,6 +353,17 @@ def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypa
     monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 0.5 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
     with pytest.raises(ConfigError, match="per clip is above the WaveNet vocoder's limit"):
         wg.vocode_wavenet(mel, cfg, model=str(voc), seed=4, beam=2)
+
+    # the vocode command groups a multi-clip .npy the same way
+    stack = tmp_path / "three.npy"
+    np.save(stack, mel.numpy())
+    out = tmp_path / "three.wav"
+    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 2 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
+    result = CliRunner().invoke(cli, ["vocode", str(stack), "--model", str(voc), "--beam", "2", "--seed", "4",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written, _ = sf.read(str(out), dtype="float32")
+    assert np.abs(written - split.reshape(-1).numpy()).max() < 1e-3
 
 
 def test_cli_vocode_help_states_the_default_beam():
