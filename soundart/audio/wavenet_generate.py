@@ -28,6 +28,7 @@ whenever a frame's window is complete; the best ``beam`` paths go on (see
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -39,17 +40,25 @@ from soundart.features import logmel
 
 MAX_SECONDS = 600.0  # per clip; the CLI states tighter limits
 # the continuations of every kept path at each frame of a beam search, as multiples of the sampling
-# temperature: a hotter child widens the choice (bench_wavenet's 16 test notes, beam 8, seeds 0 / 1:
-# children at 1 and 1.2: 3.73 / 3.85 dB, both at 1: 3.84 / 4.14; 32 valid notes, seed 0: 4.19 / 4.33)
+# temperature: a hotter child widens the choice (bench_wavenet's 16 test notes, beam 8, seeds 0 / 1,
+# through order-64 filters: children at 1 and 1.2: 3.73 / 3.85 dB, both at 1: 3.84 / 4.14; 32 valid
+# notes, seed 0: 4.19 / 4.33)
 BEAM_CHILD_TEMPERATURES = (1.0, 1.2)
 BEAM_CHILDREN = len(BEAM_CHILD_TEMPERATURES)
 # paths a vocoder keeps by default (``soundart vocode --beam``): on bench_wavenet's 16 test notes the
-# shipped vocoder measured 4.37 dB log-mel L1 at 1 (plain sampling) and, with both children at the
-# sampling temperature, 4.09 at 4, 3.84 at 8, 3.81 at 16 (8 with the children above: 3.73)
+# shipped vocoder (through order-64 filters) measured 4.37 dB log-mel L1 at 1 (plain sampling) and,
+# with both children at the sampling temperature, 4.09 at 4, 3.84 at 8, 3.81 at 16 (8 with the
+# children above: 3.73)
 DEFAULT_VOCODER_BEAM = 8
 # a beam search holds every path's samples, draws and per-hop copies: about 0.5 MB per path-second,
 # so one search covers at most this many seconds of audio times paths (vocode_wavenet splits a batch)
 MAX_BEAM_PATH_SECONDS = 2400.0
+# a clip vocoded through deeper filters than training used (``synthesis_lpc_order``) whose log-mel L1
+# against its mel is above this is vocoded again through the training order, and the closer one kept:
+# on mels far sparser than any training note (pure synthetic tones) the order-256 filters ring until
+# the samples clip (26-36 dB; order 64 with the search: 4.5-18.7); held-out notes average 4-5 dB
+# sampled plainly, with 0-2 in 64 above this (up to 19.4 dB)
+SATURATED_L1_DB = 15.0
 
 
 def search_paths(beam: int) -> int:
@@ -652,18 +661,49 @@ def vocode_wavenet(logmel: torch.Tensor, feature_config, model: str = "wavenet-v
 
 
 def vocode_in_groups(model, logmel: torch.Tensor, n_samples: int, *, seed: int | None = None,
-                     temperature: float = 1.0, beam: int = DEFAULT_VOCODER_BEAM,
-                     progress: bool = False) -> torch.Tensor:
+                     temperature: float = 1.0, beam: int = DEFAULT_VOCODER_BEAM, progress: bool = False,
+                     refiltered: list[int] | None = None) -> torch.Tensor:
     """Vocode log-mels ``(B, n_mels, frames)`` with a loaded vocoder, ``n_samples`` per clip, searching
     as many clips at a time as fit ``MAX_BEAM_PATH_SECONDS`` (the k-th group draws from ``seed + k``);
-    one clip above that limit is a ConfigError."""
+    one clip above that limit is a ConfigError. A clip that saturates deeper sampling filters than
+    training used (log-mel L1 above ``SATURATED_L1_DB``) is vocoded again through the training order
+    and the closer of the two kept; the indices of clips so replaced go into ``refiltered``."""
     sr = model.config.features.sr
     paths = search_paths(beam)
     if n_samples * paths > MAX_BEAM_PATH_SECONDS * sr:
         raise ConfigError(f"{n_samples / sr:.0f} s of audio per clip is above the WaveNet vocoder's limit of "
                           f"{MAX_BEAM_PATH_SECONDS / paths:g} s with a beam of {beam} (lower --beam)")
     group = max(1, int(MAX_BEAM_PATH_SECONDS * sr // (n_samples * paths)))
-    parts = [generate_audio(model, n_samples, mel=logmel[i:i + group], temperature=temperature, progress=progress,
-                            beam=beam, seed=None if seed is None else seed + k)
-             for k, i in enumerate(range(0, logmel.shape[0], group))]
-    return torch.cat(parts)
+
+    def run(mels: torch.Tensor) -> torch.Tensor:
+        parts = [generate_audio(model, n_samples, mel=mels[i:i + group], temperature=temperature, progress=progress,
+                                beam=beam, seed=None if seed is None else seed + k)
+                 for k, i in enumerate(range(0, mels.shape[0], group))]
+        return torch.cat(parts)
+
+    audio = run(logmel)
+    if refiltered is not None:
+        refiltered.clear()
+    cfg = model.config
+    if cfg.sampling_lpc_order == cfg.lpc_order:
+        return audio
+    err = _clip_l1(audio, logmel, cfg.features)
+    again = (err > SATURATED_L1_DB).nonzero().flatten()
+    if len(again):
+        model.config = dataclasses.replace(cfg, synthesis_lpc_order=0)
+        try:
+            retry = run(logmel[again])
+        finally:
+            model.config = cfg
+        better = _clip_l1(retry, logmel[again], cfg.features) < err[again]
+        audio[again[better]] = retry[better]
+        if refiltered is not None:
+            refiltered.extend(again[better].tolist())
+    return audio
+
+
+def _clip_l1(audio: torch.Tensor, mel: torch.Tensor, features) -> torch.Tensor:
+    """Log-mel L1 (dB) of each clip ``(B, T)`` against its mel ``(B, n_mels, F)``, over the frames both have."""
+    got = logmel(audio.float(), features)
+    frames = min(got.shape[-1], mel.shape[-1])
+    return (got[..., :frames] - mel[..., :frames].float()).abs().mean(dim=(1, 2))

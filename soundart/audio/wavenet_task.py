@@ -295,13 +295,15 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0, beam: int |
 
     The WaveNet runs its mel-guided beam search with ``beam`` paths (None: the vocoder's default,
     ``DEFAULT_VOCODER_BEAM``); with a beam above 1, plain sampling (beam 1) is measured beside it.
+    Both go through :func:`vocode_in_groups`, as ``soundart vocode`` does (with its second pass
+    for clips that saturate deeper sampling filters).
     Also the L1 of the original itself through 8-bit mu-law and back: the error an 8-bit
     mu-law output makes even when it samples the note exactly; with linear prediction, also
     the original's excitation through the model's codes and back through the all-pole filters
     (the same floor for that model).
     """
     from soundart.audio.wavenet import mulaw_decode, mulaw_encode
-    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, generate_audio
+    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_in_groups
     from soundart.features import logmel, logmel_to_audio
 
     beam = DEFAULT_VOCODER_BEAM if beam is None else beam
@@ -315,13 +317,13 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0, beam: int |
     def l1(y: torch.Tensor) -> float:
         return float((logmel(y, cfg) - mel).abs().mean())
 
-    wn = generate_audio(model, n, mel=mel, seed=seed, beam=beam)
+    wn = vocode_in_groups(model, mel, n, seed=seed, beam=beam)
     gl = logmel_to_audio(mel, cfg, n_iter=64, length=n, generator=torch.Generator().manual_seed(seed))
     result = {"test_logmel_l1_wavenet_db": l1(wn), "beam": beam, "test_logmel_l1_griffinlim64_db": l1(gl),
               "test_logmel_l1_mulaw8_roundtrip_db": l1(mulaw_decode(mulaw_encode(audio))),
               "test_notes": int(audio.shape[0]), "seconds_per_note": n / cfg.sr}
     if beam > 1:
-        result["test_logmel_l1_wavenet_plain_db"] = l1(generate_audio(model, n, mel=mel, seed=seed))
+        result["test_logmel_l1_wavenet_plain_db"] = l1(vocode_in_groups(model, mel, n, seed=seed, beam=1))
     if model.config.lpc_order:
         floor = model.lpc_synthesize(model.lpc_codes(audio, mel), mel).float()
         result["test_logmel_l1_excitation_roundtrip_db"] = l1(floor)

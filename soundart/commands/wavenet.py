@@ -188,7 +188,13 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
                           f"the limit of {MAX_BEAM_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
     t0 = time.perf_counter()
     if vocoder == "wavenet":
-        clips = vocode_in_groups(wn, mel, n_samples, seed=seed, temperature=temperature, beam=beam, progress=True)
+        refiltered: list[int] = []
+        clips = vocode_in_groups(wn, mel, n_samples, seed=seed, temperature=temperature, beam=beam, progress=True,
+                                 refiltered=refiltered)
+        if refiltered:
+            click.echo(f"{len(refiltered)} clip(s) saturated the order-{wn.config.sampling_lpc_order} filters "
+                       f"(a mel sparser than the training notes): vocoded through order {wn.config.lpc_order}; "
+                       f"--vocoder griffinlim may suit such sounds better")
     else:
         clips = logmel_to_audio(mel, cfg, n_iter=64, length=n_samples, generator=make_generator(seed))
     elapsed = time.perf_counter() - t0

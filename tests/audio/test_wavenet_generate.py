@@ -366,6 +366,40 @@ def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypa
     assert np.abs(written - split.reshape(-1).numpy()).max() < 1e-3
 
 
+
+def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path):
+    """The shipped vocoder samples through order-256 filters (trained at 64); on mels far sparser
+    than its training notes (a sawtooth, pure tones) they ring until the samples clip, and those
+    clips are vocoded again through the training order, keeping the closer one."""
+    from soundart.audio.wavenet_generate import SATURATED_L1_DB, _clip_l1, vocode_in_groups
+    from soundart.features import logmel
+    from soundart.models import load_model
+
+    voc = load_model("wavenet-vocoder", expect_kind="wavenet")
+    assert voc.config.sampling_lpc_order == 256 and voc.config.lpc_order == 64
+    cfg = voc.config.features
+    n = 16 * cfg.hop_length
+    t = torch.arange(n) / cfg.sr
+    saw = 0.25 * sum(torch.sin(2 * np.pi * 440 * k * t) / k for k in range(1, 18))
+    mel = logmel(torch.cat([_tones(n, cfg.sr), saw[None]]), cfg)
+    deep = generate_audio(voc, n, mel=mel, seed=0)
+    deep_err = _clip_l1(deep, mel, cfg)
+    assert (deep_err > SATURATED_L1_DB).any(), deep_err
+    refiltered: list[int] = []
+    kept = vocode_in_groups(voc, mel, n, seed=0, beam=1, refiltered=refiltered)
+    kept_err = _clip_l1(kept, mel, cfg)
+    assert refiltered and set(refiltered) <= set((deep_err > SATURATED_L1_DB).nonzero().flatten().tolist())
+    assert (kept_err[refiltered] < deep_err[refiltered]).all(), (kept_err, deep_err)
+    others = [i for i in range(len(mel)) if i not in refiltered]
+    assert torch.equal(kept[others], deep[others])
+    # the vocode command says so
+    wav, out = tmp_path / "saw.wav", tmp_path / "out.wav"
+    sf.write(wav, saw.numpy(), cfg.sr)
+    result = CliRunner().invoke(cli, ["vocode", str(wav), "-o", str(out), "--beam", "1", "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    assert "saturated the order-256 filters" in result.output and "order 64" in result.output, result.output
+
+
 def test_cli_vocode_help_states_the_default_beam():
     from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM
 
