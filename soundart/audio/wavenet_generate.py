@@ -687,7 +687,7 @@ def vocode_in_groups(model, logmel: torch.Tensor, n_samples: int, *, seed: int |
     cfg = model.config
     if cfg.sampling_lpc_order == cfg.lpc_order:
         return audio
-    err = _clip_l1(audio, logmel, cfg.features)
+    err = clip_logmel_l1(audio, logmel, cfg.features)
     again = (err > SATURATED_L1_DB).nonzero().flatten()
     if len(again):
         model.config = dataclasses.replace(cfg, synthesis_lpc_order=0)
@@ -695,14 +695,14 @@ def vocode_in_groups(model, logmel: torch.Tensor, n_samples: int, *, seed: int |
             retry = run(logmel[again])
         finally:
             model.config = cfg
-        better = _clip_l1(retry, logmel[again], cfg.features) < err[again]
+        better = clip_logmel_l1(retry, logmel[again], cfg.features) < err[again]
         audio[again[better]] = retry[better]
         if refiltered is not None:
             refiltered.extend(again[better].tolist())
     return audio
 
 
-def _clip_l1(audio: torch.Tensor, mel: torch.Tensor, features) -> torch.Tensor:
+def clip_logmel_l1(audio: torch.Tensor, mel: torch.Tensor, features) -> torch.Tensor:
     """Log-mel L1 (dB) of each clip ``(B, T)`` against its mel ``(B, n_mels, F)``, over the frames both have."""
     got = logmel(audio.float(), features)
     frames = min(got.shape[-1], mel.shape[-1])

@@ -371,7 +371,7 @@ def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path
     """The shipped vocoder samples through order-256 filters (trained at 64); on mels far sparser
     than its training notes (a sawtooth, pure tones) they ring until the samples clip, and those
     clips are vocoded again through the training order, keeping the closer one."""
-    from soundart.audio.wavenet_generate import SATURATED_L1_DB, _clip_l1, vocode_in_groups
+    from soundart.audio.wavenet_generate import SATURATED_L1_DB, clip_logmel_l1, vocode_in_groups
     from soundart.features import logmel
     from soundart.models import load_model
 
@@ -383,11 +383,11 @@ def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path
     saw = 0.25 * sum(torch.sin(2 * np.pi * 440 * k * t) / k for k in range(1, 18))
     mel = logmel(torch.cat([_tones(n, cfg.sr), saw[None]]), cfg)
     deep = generate_audio(voc, n, mel=mel, seed=0)
-    deep_err = _clip_l1(deep, mel, cfg)
+    deep_err = clip_logmel_l1(deep, mel, cfg)
     assert (deep_err > SATURATED_L1_DB).any(), deep_err
     refiltered: list[int] = []
     kept = vocode_in_groups(voc, mel, n, seed=0, beam=1, refiltered=refiltered)
-    kept_err = _clip_l1(kept, mel, cfg)
+    kept_err = clip_logmel_l1(kept, mel, cfg)
     assert refiltered and set(refiltered) <= set((deep_err > SATURATED_L1_DB).nonzero().flatten().tolist())
     assert (kept_err[refiltered] < deep_err[refiltered]).all(), (kept_err, deep_err)
     others = [i for i in range(len(mel)) if i not in refiltered]
