@@ -42,8 +42,11 @@ MAX_SECONDS = 600.0  # per clip; the CLI states tighter limits
 # the continuations of every kept path at each frame of a beam search, as multiples of the sampling
 # temperature: a hotter child widens the choice (bench_wavenet's 16 test notes, beam 8, seeds 0 / 1,
 # through order-64 filters: children at 1 and 1.2: 3.73 / 3.85 dB, both at 1: 3.84 / 4.14; 32 valid
-# notes, seed 0: 4.19 / 4.33)
-BEAM_CHILD_TEMPERATURES = (1.0, 1.2)
+# notes, seed 0: 4.19 / 4.33; through the shipped order-256 filters, 32 valid notes, seeds 0 / 1:
+# 1 and 1: 3.35 / 3.48, 1 and 1.2: 3.34 / 3.31, 1 and 1.5: 3.23 / 3.27, 1 and 1.8: 3.24 / 3.22,
+# 1 and 2.2: 3.25 / 3.27, 0.9 and 1.2: 3.42 / 3.37, four children 1-1.6 at beam 4: 3.36 / 3.42;
+# the 16 test notes: 1 and 1.2: 3.14 / 3.15, 1 and 1.5: 3.28 / 3.03, 1 and 1.8: 2.99 / 3.06)
+BEAM_CHILD_TEMPERATURES = (1.0, 1.8)
 BEAM_CHILDREN = len(BEAM_CHILD_TEMPERATURES)
 # paths a vocoder keeps by default (``soundart vocode --beam``): on bench_wavenet's 16 test notes the
 # shipped vocoder (through order-64 filters) measured 4.37 dB log-mel L1 at 1 (plain sampling) and,
@@ -56,7 +59,7 @@ MAX_BEAM_PATH_SECONDS = 2400.0
 # a clip vocoded through deeper filters than training used (``synthesis_lpc_order``) whose log-mel L1
 # against its mel is above this is vocoded again through the training order, and the closer one kept:
 # on mels far sparser than any training note (pure synthetic tones) the order-256 filters ring until
-# the samples clip (26-36 dB; order 64 with the search: 4.5-18.7); held-out notes average 4-5 dB
+# the samples clip (26-35 dB; order 64 with the search: 4.7-18.2); held-out notes average 4-5 dB
 # sampled plainly, with 0-2 in 64 above this (up to 19.4 dB)
 SATURATED_L1_DB = 15.0
 
