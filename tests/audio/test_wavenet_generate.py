@@ -366,7 +366,6 @@ def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypa
     assert np.abs(written - split.reshape(-1).numpy()).max() < 1e-3
 
 
-
 def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path):
     """The shipped vocoder samples through order-256 filters (trained at 64); on mels far sparser
     than its training notes (a sawtooth, pure tones) they ring until the samples clip, and those
