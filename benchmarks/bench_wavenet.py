@@ -7,7 +7,9 @@ Rows:
    (fast measured; naive extrapolated from its measured per-sample cost at a full
    receptive field, which every sample after the first ``receptive_field`` pays).
 2. real-time factor of the fast path at batch 1 and batch 8 (median of --repeats runs;
-   wall clock, and process CPU time, since this CPU is shared).
+   wall clock, and process CPU time, since this CPU is shared); with a CUDA device, the
+   Triton step's aggregate real-time factor at batch --gpu-batch (64: the issue's bar is 50x),
+   and the vocoder's there, plainly and with its search.
 3. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
    never seen in training) of WaveNet-vocoded audio (its mel-guided beam search at --beam paths,
    the default ``soundart vocode`` uses, and plain sampling) vs 64-iteration Griffin-Lim from the same mel;
@@ -22,6 +24,7 @@ Usage: OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_wavenet.py [--notes d
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 from pathlib import Path
@@ -55,6 +58,29 @@ def _timed(fn, repeats: int = 1) -> tuple[float, float]:
     return statistics.median(walls), statistics.median(cpus)
 
 
+def _gpu_rows(model, cond: dict, batch: int, repeats: int, warps: list[int]) -> list[tuple[str, str, str, str]]:
+    """The Triton step on a CUDA device: 1 s of audio for ``batch`` clips and for one, at each
+    count of warps per program (wall; the first call at each compiles the kernel, untimed)."""
+    from soundart.audio import wavenet_triton
+    from soundart.audio.wavenet_generate import generate
+
+    label = f"GPU (Triton step) real-time factor, batch {batch} aggregate, 1 s (wall)"
+    if not torch.cuda.is_available():
+        return [(label, "not measured", "(no CUDA device)", "")]
+    sr = model.config.sample_rate
+    gpu = copy.deepcopy(model).to("cuda")
+    rows = []
+    for w in warps:
+        wavenet_triton.NUM_WARPS = w
+        generate(gpu, 64, batch=batch, seed=0, **cond)
+        t_g, _ = _timed(lambda: generate(gpu, sr, batch=batch, seed=0, **cond), repeats)
+        t_1, _ = _timed(lambda: generate(gpu, sr, batch=1, seed=0, **cond), repeats)
+        rows += [(f"{label}, {w} warps", torch.cuda.get_device_name(), f"{batch / t_g:.1f}x", "bar >= 50x at 64"),
+                 (f"GPU (Triton step) real-time factor, batch 1, 1 s (wall), {w} warps", "", f"{1 / t_1:.2f}x", "")]
+    wavenet_triton.NUM_WARPS = warps[0]
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     from soundart.audio.wavenet_generate import generate, generate_audio
 
@@ -67,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--vocoder-notes", type=int, default=16)
     parser.add_argument("--beam", type=int, default=None, help="vocoder beam (default: DEFAULT_VOCODER_BEAM)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--gpu-batch", type=int, default=64, help="clips generated together on a CUDA device")
+    parser.add_argument("--gpu-warps", default="4", help="warps per Triton program, comma-separated to compare")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -102,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     t_b, c_b = _timed(lambda: generate(model, sr, batch=batch, seed=0, **cond), 1)
     rows.append((f"real-time factor, batch {batch} aggregate (wall / cpu)", f"{batch / t_b:.2f}x",
                  f"{batch / c_b:.2f}x", ""))
+    gpu_warps = [int(w) for w in args.gpu_warps.split(",")]
+    rows += _gpu_rows(model, cond, args.gpu_batch, args.repeats, gpu_warps)
 
     voc, vwhat = _load(args.vocoder, local=True)
     notes_root = Path(args.notes)
@@ -141,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             t_v, c_v = _timed(lambda b=beam: generate_audio(voc, sr, mel=one, seed=0, beam=b))
             rt.append(f"{1 / t_v:.2f}x / {1 / c_v:.2f}x")
         rows.append((f"vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall / cpu)", rt[0], rt[1], ""))
+        if torch.cuda.is_available():
+            gpu_voc, gpu_mel = copy.deepcopy(voc).to("cuda"), one.to("cuda")
+            generate_audio(gpu_voc, 64, mel=gpu_mel, seed=0, beam=res["beam"])  # compiles the kernel
+            rt = [f"{1 / _timed(lambda b=beam: generate_audio(gpu_voc, sr, mel=gpu_mel, seed=0, beam=b))[0]:.2f}x"
+                  for beam in (1, res["beam"])]
+            rows.append((f"GPU vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall)", rt[0], rt[1], ""))
         lpc = ""
         if voc.config.lpc_order:
             lpc = f", linear prediction order {voc.config.lpc_order}"

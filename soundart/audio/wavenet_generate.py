@@ -15,6 +15,9 @@ holds them equal).
   above the 62 us a sample real time at 16 kHz allows); batched over clips.
   Conditioning is precomputed once per clip: global biases per layer, and
   local (mel) gate inputs per frame, interpolated per sample inside the loop.
+  With the model on a CUDA device the same step runs as one Triton kernel over a
+  stretch of samples (``soundart.audio.wavenet_triton``; ``method="triton"``
+  forces it, which on the CPU needs Triton's interpreter).
 
 With linear prediction (``lpc_order`` > 0) both loops also keep the audio: each
 sample is the all-pole prediction from the previous samples (the nearest frame's
@@ -155,14 +158,16 @@ def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None
 
     Parameters
     ----------
-    model : a :class:`~soundart.audio.wavenet.WaveNet` (any device; generation runs on CPU).
+    model : a :class:`~soundart.audio.wavenet.WaveNet`; on a CUDA device the fast method runs the Triton
+        step there (``soundart.audio.wavenet_triton``), else the numba step on the CPU.
     n_samples : samples per clip (vocoder: default ``(frames - 1) * hop``).
     batch : clips generated together (a mel's batch wins).
     family, pitch : int or ``(batch,)`` global conditioning (family index, MIDI pitch).
     mel : log-mel in dB ``(n_mels, frames)`` or ``(batch, n_mels, frames)`` for a vocoder.
     seed : seeds the uniforms every sample is drawn from (same seed -> same clip).
     temperature : softmax temperature.
-    method : "fast" (cached queues, numba) or "naive" (recompute the receptive field).
+    method : "fast" (cached queues: numba on the CPU, Triton on CUDA), "naive" (recompute the receptive
+        field), or "triton" (the Triton step wherever the model is; on the CPU it needs TRITON_INTERPRET=1).
     dtype : arithmetic precision (float64 for exactness checks).
     beam : vocoder only, fast method: paths kept by the mel-guided beam search (1: plain sampling).
 
@@ -178,26 +183,35 @@ def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None
 @torch.no_grad()
 def _sample(model, n_samples, *, batch, family, pitch, mel, seed, temperature, method, dtype, progress, beam=1):
     """Codes ``(B, T)`` and, with linear prediction, the audio ``(B, T)`` (else None)."""
-    if method not in ("fast", "naive"):
-        raise ConfigError(f"unknown generation method {method!r} (fast or naive)")
+    if method not in ("fast", "naive", "triton"):
+        raise ConfigError(f"unknown generation method {method!r} (fast, naive or triton)")
     if not isinstance(beam, int) or beam < 1:
         raise ConfigError(f"beam must be a whole number >= 1, got {beam!r}")
     if beam > 1 and mel is None:
         raise ConfigError("a beam search is guided by a log-mel: it needs a vocoder and its mel")
-    if beam > 1 and method != "fast":
+    if beam > 1 and method == "naive":
         raise ConfigError("a beam search runs on the fast generation method only")
     paths = search_paths(beam)
     n_samples, batch, family, pitch, mel, u = _prepare(model, n_samples, batch, family, pitch, mel, seed,
                                                        temperature, paths)
     device = next(model.parameters()).device
+    use_triton = False
+    if method == "triton" or (method == "fast" and device.type == "cuda"):
+        from soundart.audio.wavenet_triton import triton_available
+
+        # without Triton the fast method on a CUDA model runs the numba step on the CPU
+        use_triton = triton_available(device)
+        if method == "triton" and not use_triton:
+            raise ConfigError("the Triton generation step needs Triton and a CUDA device (on the CPU, "
+                              "Triton's interpreter: TRITON_INTERPRET=1)")
     was_training = model.training
     model.eval()
     try:
         if method == "naive":
             return _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature, dtype, progress)
-        search = MelBeamSearch(model, mel[::paths], beam) if beam > 1 else None
+        search = MelBeamSearch(model, mel[::paths], beam, device if use_triton else None) if beam > 1 else None
         return _generate_fast(model, n_samples, batch * paths, family, pitch, mel, u, temperature, dtype, progress,
-                              device, search)
+                              device, search, use_triton)
     finally:
         model.train(was_training)
 
@@ -229,15 +243,18 @@ class MelBeamSearch:
 
     Paths are swapped by copying the generator's state and the last ``n_fft`` samples
     (the scoring window, longer than the linear-prediction history); each hop's samples
-    and the paths' parents are kept, and the chosen path is traced back at the end.
+    and the paths' parents are kept, and the chosen path is traced back at the end. The
+    running tensors live where the step runs (the CPU for numba, the GPU for Triton), and
+    the search scores there.
     """
 
-    def __init__(self, model, mel: torch.Tensor, beam: int):
+    def __init__(self, model, mel: torch.Tensor, beam: int, device: torch.device | None = None):
         self.model = model
+        device = torch.device("cpu") if device is None else device
         self.cfg = model.config.features
         self.beam = beam
         self.paths = beam * BEAM_CHILDREN
-        self.target = mel.double()  # (B, n_mels, F)
+        self.target = mel.to(device=device, dtype=torch.float64)  # (B, n_mels, F)
         self.clips = mel.shape[0]
         self.window = self.cfg.n_fft
         if model.config.sampling_lpc_order >= self.window:
@@ -249,19 +266,20 @@ class MelBeamSearch:
         if self.cfg.log == "db" and self.cfg.top_db is not None:
             # a frame of the whole clip's log-mel is clipped at the clip's peak - top_db
             self.floor = (self.target.amax(dim=(1, 2)) - self.cfg.top_db).repeat_interleave(self.paths)[:, None]
-        self.score = torch.zeros(self.clips * self.paths, dtype=torch.float64)
+        self.score = torch.zeros(self.clips * self.paths, dtype=torch.float64, device=device)
         self.next_frame = 0
-        self.steps: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray | None]] = []
+        self.steps: list[tuple[int, int, torch.Tensor | None, torch.Tensor, torch.Tensor | None]] = []
 
-    def _audio(self, audio: np.ndarray, out: np.ndarray, lo: int, hi: int) -> torch.Tensor:
+    def _audio(self, audio: torch.Tensor, out: torch.Tensor, lo: int, hi: int) -> torch.Tensor:
         if self.model.config.lpc_order:
-            return torch.from_numpy(audio[:, lo:hi]).double()
-        return self.model.decode(torch.from_numpy(out[:, lo:hi])).double()
+            return audio[:, lo:hi].double()
+        return self.model.decode(out[:, lo:hi]).double()
 
-    def after_hop(self, start: int, stop: int, state, prev, audio, out) -> None:
+    def after_hop(self, start: int, stop: int, state: torch.Tensor, prev: torch.Tensor, audio: torch.Tensor,
+                  out: torch.Tensor) -> None:
         """Score the frames completed by ``stop`` (if any) and keep the best paths (in place)."""
         hop = self.cfg.hop_length
-        chunk = (audio[:, start:stop].copy() if self.model.config.lpc_order else None, out[:, start:stop].copy())
+        chunk = (audio[:, start:stop].clone() if self.model.config.lpc_order else None, out[:, start:stop].clone())
         scored = False
         # a frame is complete once its window's last sample exists; with hop-long chunks its
         # first sample is within the last n_fft samples, which the previous swap made consistent
@@ -284,8 +302,8 @@ class MelBeamSearch:
             self.steps.append((start, stop, *chunk, None))
             return
         best = torch.argsort(self.score.view(self.clips, self.paths), dim=1, stable=True)[:, :self.beam]
-        rows = (best + torch.arange(self.clips)[:, None] * self.paths).repeat_interleave(BEAM_CHILDREN, 1)
-        src = rows.reshape(-1).numpy()
+        rows = best + torch.arange(self.clips, device=best.device)[:, None] * self.paths
+        src = rows.repeat_interleave(BEAM_CHILDREN, 1).reshape(-1)
         self.steps.append((start, stop, *chunk, src))
         keep = max(0, stop - self.window)
         state[:] = state[src]
@@ -293,12 +311,12 @@ class MelBeamSearch:
         out[:, keep:stop] = out[src, keep:stop]
         if self.model.config.lpc_order:
             audio[:, keep:stop] = audio[src, keep:stop]
-        self.score = self.score[torch.from_numpy(src)]
+        self.score = self.score[src]
 
-    def finish(self, audio: np.ndarray, out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def finish(self, audio: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Trace every path back, and return each clip's best path over the whole clip."""
         lpc = bool(self.model.config.lpc_order)
-        rows = np.arange(self.clips * self.paths)
+        rows = torch.arange(self.clips * self.paths, device=out.device)
         for start, stop, audio_chunk, code_chunk, src in reversed(self.steps):
             if src is not None:
                 rows = src[rows]
@@ -309,7 +327,7 @@ class MelBeamSearch:
         frames = min(whole.shape[-1], self.target.shape[-1])  # n_samples need not match the mel's length
         target = self.target[..., :frames].float().repeat_interleave(self.paths, 0)
         err = (whole[..., :frames] - target).abs().mean(dim=(1, 2)).view(self.clips, self.paths)
-        pick = (err.argmin(dim=1) + torch.arange(self.clips) * self.paths).numpy()
+        pick = err.argmin(dim=1) + torch.arange(self.clips, device=err.device) * self.paths
         return audio[pick] if lpc else audio, out[pick]
 
 
@@ -399,11 +417,35 @@ def fast_weights(model, dtype=np.float32) -> dict[str, np.ndarray]:
     }
 
 
-def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, dtype, progress, device,
-                   search: MelBeamSearch | None = None):
+@dataclasses.dataclass
+class _FastInputs:
+    """The fast step's arguments as numpy arrays (the numba step's layout; the Triton step pads them)."""
+
+    weights: dict
+    gbias: np.ndarray        # (B, L, 2R) global conditioning per layer
+    frames: np.ndarray       # (B, F, L, 2R) local conditioning per frame (a (B, 1, 1, 1) dummy without)
+    i0: np.ndarray           # (T,) frame before each sample
+    i1: np.ndarray           # (T,) frame after
+    wt: np.ndarray           # (T,) interpolation weight
+    has_local: bool
+    coeffs: np.ndarray       # (B, F, order) all-pole coefficients (order 0 without linear prediction)
+    scale: np.ndarray        # (B, F) excitation gain
+    code_values: np.ndarray  # (codes,) float64 excitation amplitude of each code
+    u: np.ndarray            # (B, T, 1 or 2) float64 uniforms
+    temperatures: np.ndarray  # (B,) float64
+    mixtures: int            # 0: mu-law classes
+    log_scale_min: float
+    hop: int
+    state: np.ndarray        # (B, L, max dilation, R) the layers' queues
+    prev: np.ndarray         # (B,) the network's previous input
+    audio: np.ndarray        # (B, T) with linear prediction, else (B, 1)
+    out: np.ndarray          # (B, T) int64 codes
+
+
+def _fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np_dtype, device,
+                 searching: bool) -> _FastInputs:
     from soundart.audio.wavenet import LEVELS, interpolation_table
 
-    np_dtype = np.float64 if dtype == torch.float64 else np.float32
     cfg = model.config
     mixtures = cfg.mixtures if cfg.output == "logistic" else 0
     w = fast_weights(model, np_dtype)
@@ -420,34 +462,62 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         frames = np.ascontiguousarray(frames.permute(0, 3, 1, 2).detach().cpu().numpy().astype(np_dtype))
         i0, i1, wt = interpolation_table(n_samples, cfg.features.hop_length, frames.shape[1], dtype=torch.float64)
         i0, i1, wt = i0.numpy(), i1.numpy(), wt.numpy().astype(np_dtype)
-        has_local = True
     else:
         frames = np.zeros((batch, 1, 1, 1), dtype=np_dtype)
         i0 = i1 = np.zeros(1, dtype=np.int64)
         wt = np.zeros(1, dtype=np_dtype)
-        has_local = False
-    out = np.zeros((batch, n_samples), dtype=np.int64)
     if cfg.lpc_order:
         coeffs, scale = (np.ascontiguousarray(t.cpu().numpy().astype(np_dtype))
-                         for t in model.lpc_coefficients(mel, sampling=True))
+                         for t in model.lpc_coefficients(mel.cpu(), sampling=True))
         audio = np.zeros((batch, n_samples), dtype=np_dtype)
         n_codes = cfg.n_classes if mixtures == 0 else LEVELS
-        code_values = np.ascontiguousarray(model.code_value(torch.arange(n_codes)).numpy())  # float64
+        code_values = np.ascontiguousarray(model.code_value(torch.arange(n_codes)).cpu().numpy())  # float64
     else:
         coeffs = np.zeros((batch, 1, 0), dtype=np_dtype)
         scale = np.zeros((batch, 1), dtype=np_dtype)
         audio = np.zeros((batch, 1), dtype=np_dtype)
         code_values = np.zeros(1)
-    uu = u.numpy()
     # one temperature per row: a beam search's children differ (see BEAM_CHILD_TEMPERATURES)
-    factors = BEAM_CHILD_TEMPERATURES if search is not None else (1.0,)
+    factors = BEAM_CHILD_TEMPERATURES if searching else (1.0,)
     temperatures = np.asarray([temperature * factors[row % len(factors)] for row in range(batch)])
-    step = _kernel()
+    state = np.zeros((batch, len(w["dil"]), int(w["dil"].max()), cfg.residual_channels), dtype=np_dtype)
+    return _FastInputs(weights=w, gbias=gb, frames=frames, i0=i0, i1=i1, wt=wt, has_local=mel is not None,
+                       coeffs=coeffs, scale=scale, code_values=code_values, u=u.numpy(), temperatures=temperatures,
+                       mixtures=mixtures, log_scale_min=cfg.log_scale_min, hop=cfg.features.hop_length, state=state,
+                       prev=np.zeros(batch, dtype=np_dtype), audio=audio,
+                       out=np.zeros((batch, n_samples), dtype=np.int64))
+
+
+def _numba_stepper(inputs: _FastInputs):
+    """``run(start, stop)`` over the numba step, and its running arrays as tensors sharing their memory."""
+    step, w, a = _kernel(), inputs.weights, inputs
+
+    def run(start: int, stop: int) -> None:
+        step(start, stop, a.prev, a.state, w["win"], w["bin"], w["wa"], w["wb"], w["wres"], w["bres"], w["wskip"],
+             w["bskip"], w["wo1"], w["bo1"], w["wo2"], w["bo2"], w["dil"], a.gbias, a.frames, a.i0, a.i1, a.wt,
+             a.has_local, a.u, a.temperatures, a.mixtures, a.log_scale_min, a.coeffs, a.scale, a.hop, a.audio,
+             a.code_values, a.out)
+
+    return run, tuple(torch.from_numpy(x) for x in (a.state, a.prev, a.audio, a.out))
+
+
+def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, dtype, progress, device,
+                   search: MelBeamSearch | None = None, use_triton: bool = False):
+    np_dtype = np.float64 if dtype == torch.float64 else np.float32
+    cfg = model.config
+    inputs = _fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np_dtype, device,
+                          search is not None)
+    if use_triton:
+        from soundart.audio.wavenet_triton import TritonStepper
+
+        stepper = TritonStepper(inputs, device, dtype)
+        run, running = stepper.run, (stepper.state, stepper.prev, stepper.audio, stepper.out)
+    else:
+        run, running = _numba_stepper(inputs)
+    state, prev, audio, out = running
     chunk = n_samples if not progress else max(1, min(n_samples, cfg.sample_rate // 4))
     if search is not None:
         chunk = cfg.features.hop_length
-    state = np.zeros((batch, len(w["dil"]), int(w["dil"].max()), cfg.residual_channels), dtype=np_dtype)
-    prev = np.zeros(batch, dtype=np_dtype)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -455,10 +525,7 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         bar = tqdm(total=n_samples, desc="wavenet", unit="sample", unit_scale=True, leave=False)
     for start in range(0, n_samples, chunk):
         stop = min(n_samples, start + chunk)
-        step(start, stop, prev, state, w["win"], w["bin"], w["wa"], w["wb"], w["wres"], w["bres"], w["wskip"],
-             w["bskip"], w["wo1"], w["bo1"], w["wo2"], w["bo2"], w["dil"], gb, frames, i0, i1, wt, has_local,
-             uu, temperatures, mixtures, cfg.log_scale_min, coeffs, scale, cfg.features.hop_length, audio,
-             code_values, out)
+        run(start, stop)
         if search is not None:
             search.after_hop(start, stop, state, prev, audio, out)
         if bar is not None:
@@ -467,7 +534,7 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         bar.close()
     if search is not None:
         audio, out = search.finish(audio, out)
-    return torch.from_numpy(out), (torch.from_numpy(audio) if cfg.lpc_order else None)
+    return out.cpu(), (audio.cpu() if cfg.lpc_order else None)
 
 
 def _in_float64(model, fn):
