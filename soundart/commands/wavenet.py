@@ -136,12 +136,7 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     import numpy as np
     import torch
 
-    from soundart.audio.wavenet_generate import (
-        DEFAULT_VOCODER_BEAM,
-        MAX_BEAM_PATH_SECONDS,
-        search_paths,
-        vocode_in_groups,
-    )
+    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_in_groups
     from soundart.errors import BadInputError, ConfigError
     from soundart.features import logmel, logmel_to_audio
     from soundart.io import audio_format, check_output_path, is_audio_file, load_audio, save_audio
@@ -182,15 +177,14 @@ def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float
     if n_samples * mel.shape[0] > MAX_VOCODE_SECONDS * cfg.sr:
         raise ConfigError(f"{source}: {n_samples * mel.shape[0] / cfg.sr:.0f} s of audio is above the limit of "
                           f"{MAX_VOCODE_SECONDS:g} s")
-    paths = search_paths(beam) if vocoder == "wavenet" else 1
-    if n_samples * paths > MAX_BEAM_PATH_SECONDS * cfg.sr:
-        raise ConfigError(f"{source}: {n_samples / cfg.sr:.0f} s of audio per clip with --beam {beam} is above "
-                          f"the limit of {MAX_BEAM_PATH_SECONDS / paths:g} s for that beam (lower --beam)")
     t0 = time.perf_counter()
     if vocoder == "wavenet":
         refiltered: list[int] = []
-        clips = vocode_in_groups(wn, mel, n_samples, seed=seed, temperature=temperature, beam=beam, progress=True,
-                                 refiltered=refiltered)
+        try:  # it refuses a clip too long for the beam before any work
+            clips = vocode_in_groups(wn, mel, n_samples, seed=seed, temperature=temperature, beam=beam,
+                                     progress=True, refiltered=refiltered)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
         if refiltered:
             click.echo(f"{len(refiltered)} clip(s) saturated the order-{wn.config.sampling_lpc_order} filters "
                        f"(a mel sparser than the training notes): vocoded through order {wn.config.lpc_order}; "

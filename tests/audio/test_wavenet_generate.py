@@ -331,7 +331,8 @@ def test_cli_vocode_bad_mels(checkpoints, tmp_path):
     long = tmp_path / "long.npy"  # 200 s: within the plain limit, above a beam of 8's
     np.save(long, np.full((cfg.n_mels, 200 * cfg.sr // cfg.hop_length + 1), -40.0, np.float32))
     result = CliRunner().invoke(cli, ["vocode", str(long), "--model", str(voc), "--beam", "8", "-o", str(out)])
-    assert result.exit_code == 2 and "above the limit of 150 s for that beam" in result.output, result.output
+    assert result.exit_code == 2 and "long.npy: 200 s of audio per clip is above the WaveNet vocoder's limit of " \
+        "150 s with a beam of 8" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 
