@@ -32,8 +32,9 @@ except ImportError:  # torch's CUDA wheels bring Triton; without it only the num
     triton = tl = None
 
 CLIPS_PER_PROGRAM = 16  # tl.dot's least row count: a batch is padded up to a multiple of it
-# warps per program: not yet measured on a GPU (benchmarks/bench_wavenet.py --gpu-warps sweeps it);
-# compiled for sm_90 at the default sizes, 4 warps spill 32 bytes a thread, 2 warps 288, 1 warp 6 KB
+# warps per program: not yet timed on a GPU (benchmarks/bench_wavenet.py --gpu-warps compares counts);
+# compiled for sm_90 at the vocoder's sizes, every count uses 255 registers a thread, and spills to a
+# stack of 0 bytes at 8 warps, 16 at 4, 312 at 2 and 2 KB at 1
 NUM_WARPS = 4
 
 
@@ -60,6 +61,10 @@ def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wpa_ptr, w
     win = tl.load(win_ptr + r)
     bin_ = tl.load(bin_ptr + r)
     bskip = tl.load(bskip_ptr + s)
+    wo1 = tl.load(wo1_ptr + s[:, None] * SP + s[None, :])
+    bo1 = tl.load(bo1_ptr + s)
+    wo2 = tl.load(wo2_ptr + s[:, None] * KP + k[None, :])
+    bo2 = tl.load(bo2_ptr + k)
     temperature = tl.load(temp_ptr + rows, mask=live, other=1.0)
     inv_temp = 1.0 / temperature
     choosable = k[None, :] < n_choices
@@ -106,12 +111,8 @@ def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wpa_ptr, w
                 + tl.dot(g, tl.load(wres_ptr + w), input_precision="ieee")
             skip += tl.dot(g, tl.load(wskip_ptr + layer * RP * SP + r[:, None] * SP + s[None, :]),
                            input_precision="ieee")
-        # the output layers' weights are loaded here, not kept across samples: held in registers,
-        # the (skip, classes) matrix alone took 64 of each thread's 255 and made the compiler spill
-        wo1 = tl.load(wo1_ptr + s[:, None] * SP + s[None, :])
-        y = tl.maximum(tl.dot(tl.maximum(skip, 0.0), wo1, input_precision="ieee") + tl.load(bo1_ptr + s)[None, :], 0.0)
-        wo2 = tl.load(wo2_ptr + s[:, None] * KP + k[None, :])
-        logits = tl.dot(y, wo2, input_precision="ieee") + tl.load(bo2_ptr + k)[None, :]
+        y = tl.maximum(tl.dot(tl.maximum(skip, 0.0), wo1, input_precision="ieee") + bo1[None, :], 0.0)
+        logits = tl.dot(y, wo2, input_precision="ieee") + bo2[None, :]
         # inverse-CDF choice among the first n_choices outputs at each clip's temperature: the mu-law
         # class, or the mixture component (whose logistic then gives the amplitude)
         scaled = tl.where(choosable, logits * inv_temp[:, None], float("-inf"))
