@@ -6,11 +6,14 @@ Rows:
    ``receptive_field + --naive-extra`` samples (measured ratio), and 1 s of 16 kHz audio
    (fast measured; naive extrapolated from its measured per-sample cost at a full
    receptive field, which every sample after the first ``receptive_field`` pays).
-2. real-time factor of the fast path at batch 1 and batch 8 (median of --repeats runs;
+2. whether the generator plays the pitch it is asked for: the median pyin f0 of 1 s notes of every
+   family at MIDI 48, 60 and 72, within 50 cents of the asked pitch, against real held-out (test)
+   notes at those pitches measured the same way.
+3. real-time factor of the fast path at batch 1 and batch 8 (median of --repeats runs;
    wall clock, and process CPU time, since this CPU is shared); with a CUDA device, the
    Triton step's aggregate real-time factor at batch --gpu-batch (64: the issue's bar is 50x),
    and the vocoder's there, plainly and with its search.
-3. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
+4. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
    never seen in training) of WaveNet-vocoded audio (its mel-guided beam search at --beam paths,
    the default ``soundart vocode`` uses, and plain sampling) vs 64-iteration Griffin-Lim from the same mel;
    beside them, the originals' own L1 after an 8-bit mu-law round trip (what an 8-bit output
@@ -56,6 +59,47 @@ def _timed(fn, repeats: int = 1) -> tuple[float, float]:
         walls.append(time.perf_counter() - w0)
         cpus.append(time.process_time() - c0)
     return statistics.median(walls), statistics.median(cpus)
+
+
+PITCH_CHECK = (48, 60, 72)
+
+
+def _median_midi(audio, sr: int) -> float | None:
+    """Median pyin pitch (MIDI) over the voiced frames, None when fewer than 3 are voiced."""
+    import librosa
+    import numpy as np
+
+    f0, voiced, _ = librosa.pyin(audio, fmin=50, fmax=1200, sr=sr, frame_length=2048, hop_length=512)
+    f0 = f0[voiced]
+    return float(np.median(librosa.hz_to_midi(f0))) if len(f0) >= 3 else None
+
+
+def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, str, str]]:
+    """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents)."""
+    import random
+
+    from soundart.audio.notes import NotesDataset
+    from soundart.audio.wavenet_generate import generate
+
+    cfg = model.config
+    label = f"generator at the asked pitch (pyin within 50 cents; MIDI {'/'.join(map(str, PITCH_CHECK))}, 1 s)"
+    if not (cfg.pitch_conditioning and cfg.n_families):
+        return [(label, "not measured", "(not a family + pitch generator)", "")]
+    sr = cfg.sample_rate
+    asked = [(f, p) for f in range(cfg.n_families) for p in PITCH_CHECK]
+    codes = generate(model, sr, batch=len(asked), family=[f for f, _ in asked], pitch=[p for _, p in asked],
+                     seed=seed)
+    got = [_median_midi(a, sr) for a in model.decode(codes).numpy()]
+    ours = sum(m is not None and abs(m - p) <= 0.5 for m, (_, p) in zip(got, asked))
+    reference = "no notes dataset"
+    if (notes_root / "manifest.csv").is_file():
+        test = NotesDataset(notes_root, split="test", seconds=1.0)
+        rows = [i for i, r in enumerate(test.rows) if r.pitch in PITCH_CHECK]
+        random.Random(0).shuffle(rows)
+        rows = rows[:len(asked)]
+        real = [(_median_midi(test[i][0].numpy(), test.sr), test.rows[i].pitch) for i in rows]
+        reference = f"real test notes {sum(m is not None and abs(m - p) <= 0.5 for m, p in real)}/{len(real)}"
+    return [(label, reference, f"{ours}/{len(asked)} (seed {seed})", f"{cfg.n_families} families")]
 
 
 def _gpu_rows(model, cond: dict, batch: int, repeats: int, warps: list[int]) -> list[tuple[str, str, str, str]]:
@@ -130,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     t_b, c_b = _timed(lambda: generate(model, sr, batch=batch, seed=0, **cond), 1)
     rows.append((f"real-time factor, batch {batch} aggregate (wall / cpu)", f"{batch / t_b:.2f}x",
                  f"{batch / c_b:.2f}x", ""))
+    # after the timings: run before them (pyin's numba code in the same process), one run measured the fast
+    # step at 13.7 us a sample, against 10.0 in the next run with this order
+    rows += _pitch_rows(model, Path(args.notes))
     gpu_warps = [int(w) for w in args.gpu_warps.split(",")]
     rows += _gpu_rows(model, cond, args.gpu_batch, args.repeats, gpu_warps)
 
