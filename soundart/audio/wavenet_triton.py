@@ -145,6 +145,8 @@ def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wpa_ptr, w
 
 
 _KERNELS: dict[bool, object] = {}  # by whether Triton interprets
+RUNTIME_INTEGERS = ["start", "stop", "B", "T", "D", "NF", "NL", "order", "hop", "n_choices", "mixtures", "mu",
+                    "per_sample"]
 
 
 def triton_available(device: torch.device) -> bool:
@@ -161,23 +163,24 @@ def _kernel():
     """The Triton step, compiled for the GPU or interpreted (``TRITON_INTERPRET=1``, read by triton.jit)."""
     interpret = os.environ.get("TRITON_INTERPRET") == "1"
     if interpret not in _KERNELS:
-        _KERNELS[interpret] = triton.jit(_steps_python)
+        # one compiled kernel per model shape: Triton would otherwise compile again for every run-time
+        # integer that happens to be 1 or a multiple of 16 (a batch of one clip, a stretch's bounds)
+        _KERNELS[interpret] = triton.jit(_steps_python, do_not_specialize=RUNTIME_INTEGERS)
     return _KERNELS[interpret]
 
 
 class TritonStepper:
     """Runs the Triton step over stretches of samples for one batch, from the fast path's arrays.
 
-    ``inputs`` are the numba step's arrays as torch tensors (see ``wavenet_generate._FastInputs``);
-    the running state (``state``, ``prev``, ``audio``, ``out``) is held here on ``device``, in the
-    numba layout, so a beam search can reorder rows between stretches.
+    ``inputs`` are the numba step's numpy arrays (``wavenet_generate._FastInputs``), copied here to
+    ``device`` in ``dtype`` and padded; the running state (``state``, ``prev``, ``audio``, ``out``)
+    keeps its rows in the numba layout, so a beam search can reorder them between stretches.
     """
 
     def __init__(self, inputs, device: torch.device, dtype: torch.dtype):
         self.kernel = _kernel()
-        self.device = device
         w = inputs.weights
-        L, R, R2 = w["wa"].shape
+        L, R, _ = w["wa"].shape
         S, K = w["wskip"].shape[2], w["wo2"].shape[1]
         RP, SP, KP = _padded(R), _padded(S), _padded(K)
         order = inputs.coeffs.shape[2]

@@ -120,7 +120,7 @@ def test_triton_step_compiles_for_hopper(local, logistic):
     kernel = triton.jit(wavenet_triton._steps_python)
     constexprs = dict(L=20, RP=16, SP=32, KP=32 if logistic else 256, OP=256, BB=wavenet_triton.CLIPS_PER_PROGRAM,
                       HAS_LOCAL=local, LOGISTIC=logistic, LPC=local)
-    ints = {"start", "stop", "B", "T", "D", "NF", "NL", "order", "hop", "n_choices", "mixtures", "mu", "per_sample"}
+    ints = set(wavenet_triton.RUNTIME_INTEGERS)
     signature = {}
     for name in kernel.arg_names:
         if name in constexprs:
