@@ -187,7 +187,6 @@ class TritonStepper:
         OP = _padded(order)
         B = inputs.out.shape[0]
         self.shape = dict(L=L, RP=RP, SP=SP, KP=KP, OP=OP)
-        self.B, self.order, self.n_classes = B, order, K
 
         def put(t, shape, fill=0.0):
             t = torch.as_tensor(t, dtype=dtype)
@@ -223,18 +222,17 @@ class TritonStepper:
         self.prev = put(inputs.prev, (B,))
         self.audio = put(inputs.audio, tuple(inputs.audio.shape))
         self.out = torch.as_tensor(inputs.out).to(device).contiguous()
-        self.static = dict(has_local=inputs.has_local, mixtures=inputs.mixtures,
-                           log_scale_min=float(inputs.log_scale_min), hop=int(inputs.hop))
+        # everything but the stretch's bounds is fixed for the batch (a beam search reorders the
+        # running tensors' rows in place)
+        mixtures = inputs.mixtures
+        self.arguments = (
+            self.prev, self.state, *self.weights, *self.gbias, *self.frames, *self.interp, self.u, self.temperatures,
+            self.coeffs, self.scale, self.audio, self.values, self.out,
+            B, self.out.shape[1], self.state.shape[2], self.n_frames, self.local_frames, order, int(inputs.hop),
+            mixtures if mixtures else K, mixtures, float(inputs.log_scale_min), K - 1, self.u.shape[2])
+        self.constants = dict(BB=CLIPS_PER_PROGRAM, HAS_LOCAL=bool(inputs.has_local), LOGISTIC=bool(mixtures),
+                              LPC=order > 0, **self.shape)
+        self.grid = (-(-B // CLIPS_PER_PROGRAM),)
 
     def run(self, start: int, stop: int) -> None:
-        st = self.static
-        mixtures = st["mixtures"]
-        n_choices = mixtures if mixtures else self.n_classes
-        grid = (-(-self.B // CLIPS_PER_PROGRAM),)
-        self.kernel[grid](
-            start, stop, self.prev, self.state, *self.weights, *self.gbias, *self.frames, *self.interp, self.u,
-            self.temperatures, self.coeffs, self.scale, self.audio, self.values, self.out,
-            self.B, self.out.shape[1], self.state.shape[2], self.n_frames, self.local_frames, self.order, st["hop"],
-            n_choices, mixtures, st["log_scale_min"], self.n_classes - 1, self.u.shape[2],
-            BB=CLIPS_PER_PROGRAM, HAS_LOCAL=bool(st["has_local"]), LOGISTIC=bool(mixtures), LPC=self.order > 0,
-            num_warps=NUM_WARPS, **self.shape)
+        self.kernel[self.grid](start, stop, *self.arguments, num_warps=NUM_WARPS, **self.constants)
