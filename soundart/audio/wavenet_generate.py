@@ -347,6 +347,7 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
         if order:
             frame = frame_index(n_samples, coeffs.shape[1], cfg.features.hop_length)
         gb = model.global_bias(batch, family, pitch)  # (B, L, 2R)
+        side = model.side_inputs(pitch, n_samples, dtype, start=torch.zeros(batch, dtype=torch.long))  # (B, C, T)
         local = None
         if mel is not None:
             frames = model.frame_conditioning(mel.to(dtype))  # (B, L, 2R, F)
@@ -366,7 +367,8 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
                     pred = pred - coeffs[:, frame[t], k - 1] * audio[:, t - k]
             window = inputs[:, start:t + 1]
             extra = None if local is None else local[..., start:t + 1]
-            logits = _forward_window(model, window, gb, extra)[:, :, -1]
+            logits = _forward_window(model, window, gb, extra, None if side is None else side[..., start:t + 1])
+            logits = logits[:, :, -1]
             if cfg.output == "mulaw":
                 q[:, t] = _sample_index(logits, u[:, t, 0], temperature)
             else:
@@ -381,11 +383,13 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
         model.to(orig_dtype)
 
 
-def _forward_window(model, inputs, gbias, local):
-    """The network over a window, with gate biases ``(B, L, 2R)`` and local terms ``(B, L, 2R, W)``."""
+def _forward_window(model, inputs, gbias, local, side):
+    """The network over a window, with gate biases ``(B, L, 2R)``, local terms ``(B, L, 2R, W)`` and
+    side inputs ``(B, C, W)`` (or None)."""
     import torch.nn.functional as F
 
-    h = model.input(inputs.unsqueeze(1))
+    x = inputs.unsqueeze(1)
+    h = model.input(x if side is None else torch.cat([x, side], dim=1))
     skip = 0
     for i, d in enumerate(model.config.dilations):
         z = F.conv1d(F.pad(h, (d, 0)), model.dilated[i].weight, None, dilation=d) + gbias[:, i, :, None]
@@ -405,6 +409,7 @@ def fast_weights(model, dtype=np.float32) -> dict[str, np.ndarray]:
 
     return {
         "win": a(model.input.weight[:, 0, 0]), "bin": a(model.input.bias),
+        "wside": a(model.input.weight[:, 1:, 0].T),  # (C, R): the side inputs' weights
         "wa": a(torch.stack([c.weight[:, :, 0].T for c in model.dilated])),   # (L, R, 2R)
         "wb": a(torch.stack([c.weight[:, :, 1].T for c in model.dilated])),   # (L, R, 2R)
         "wres": a(torch.stack([c.weight[:, :, 0].T for c in model.residual])),  # (L, R, R)
@@ -423,6 +428,7 @@ class _FastInputs:
 
     weights: dict
     gbias: np.ndarray        # (B, L, 2R) global conditioning per layer
+    side: np.ndarray         # (B, T, C) side inputs the input layer reads ((B, 1, 0) without)
     frames: np.ndarray       # (B, F, L, 2R) local conditioning per frame (a (B, 1, 1, 1) dummy without)
     i0: np.ndarray           # (T,) frame before each sample
     i1: np.ndarray           # (T,) frame after
@@ -455,6 +461,9 @@ def _fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np
     gb = model.global_bias(batch, fam, pit) if np_dtype == np.float32 \
         else _in_float64(model, lambda: model.global_bias(batch, fam, pit))
     gb = np.ascontiguousarray(gb.detach().cpu().double().numpy().astype(np_dtype))  # (B, L, 2R)
+    side = model.side_inputs(pit, n_samples, torch.float64, start=torch.zeros(batch, dtype=torch.long))
+    side = np.zeros((batch, 1, 0), dtype=np_dtype) if side is None \
+        else np.ascontiguousarray(side.transpose(1, 2).cpu().numpy().astype(np_dtype))
     if mel is not None:
         model_dtype = next(model.parameters()).dtype
         frames = model.frame_conditioning(mel.to(device=device, dtype=model_dtype)) if np_dtype == np.float32 \
@@ -481,7 +490,7 @@ def _fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np
     factors = BEAM_CHILD_TEMPERATURES if searching else (1.0,)
     temperatures = np.asarray([temperature * factors[row % len(factors)] for row in range(batch)])
     state = np.zeros((batch, len(w["dil"]), int(w["dil"].max()), cfg.residual_channels), dtype=np_dtype)
-    return _FastInputs(weights=w, gbias=gb, frames=frames, i0=i0, i1=i1, wt=wt, has_local=mel is not None,
+    return _FastInputs(weights=w, gbias=gb, side=side, frames=frames, i0=i0, i1=i1, wt=wt, has_local=mel is not None,
                        coeffs=coeffs, scale=scale, code_values=code_values, u=u.numpy(), temperatures=temperatures,
                        mixtures=mixtures, log_scale_min=cfg.log_scale_min, hop=cfg.features.hop_length, state=state,
                        prev=np.zeros(batch, dtype=np_dtype), audio=audio,
@@ -493,10 +502,10 @@ def _numba_stepper(inputs: _FastInputs):
     step, w, a = _kernel(), inputs.weights, inputs
 
     def run(start: int, stop: int) -> None:
-        step(start, stop, a.prev, a.state, w["win"], w["bin"], w["wa"], w["wb"], w["wres"], w["bres"], w["wskip"],
-             w["bskip"], w["wo1"], w["bo1"], w["wo2"], w["bo2"], w["dil"], a.gbias, a.frames, a.i0, a.i1, a.wt,
-             a.has_local, a.u, a.temperatures, a.mixtures, a.log_scale_min, a.coeffs, a.scale, a.hop, a.audio,
-             a.code_values, a.out)
+        step(start, stop, a.prev, a.state, w["win"], w["bin"], w["wside"], a.side, w["wa"], w["wb"], w["wres"],
+             w["bres"], w["wskip"], w["bskip"], w["wo1"], w["bo1"], w["wo2"], w["bo2"], w["dil"], a.gbias, a.frames,
+             a.i0, a.i1, a.wt, a.has_local, a.u, a.temperatures, a.mixtures, a.log_scale_min, a.coeffs, a.scale,
+             a.hop, a.audio, a.code_values, a.out)
 
     return run, tuple(torch.from_numpy(x) for x in (a.state, a.prev, a.audio, a.out))
 
@@ -571,11 +580,12 @@ def _kernel():
     return _KERNEL
 
 
-def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip, bskip, wo1, bo1, wo2, bo2, dil,
-                 gbias, frames, i0, i1, wt, has_local, u, temperatures, mixtures, log_scale_min,
+def _step_python(start, stop, prev, state, win, bin_, wside, side, wa, wb, wres, bres, wskip, bskip, wo1, bo1, wo2,
+                 bo2, dil, gbias, frames, i0, i1, wt, has_local, u, temperatures, mixtures, log_scale_min,
                  coeffs, scale, hop, audio, code_values, out):  # pragma: no cover - compiled
     """Samples ``start..stop`` of every clip; ``mixtures`` 0 = mu-law classes, else a logistic mixture;
-    ``temperatures`` ``(B,)``: each clip's (a beam search's children differ).
+    ``temperatures`` ``(B,)``: each clip's (a beam search's children differ); ``side`` ``(B, T, C)``:
+    side inputs (pitch waves, note clock) the input layer reads through ``wside`` ``(C, R)`` (C = 0: none).
 
     ``coeffs`` ``(B, F, order)`` with ``order`` > 0: linear prediction; a code's amplitude times
     the frame's ``scale`` ``(B, F)`` is the excitation, and ``audio`` receives the samples; a code's
@@ -587,6 +597,7 @@ def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip,
     order = coeffs.shape[2]
     L, R, R2 = wa.shape
     S = wskip.shape[2]
+    NS = wside.shape[0]
     K = wo2.shape[1]
     mu = K - 1
     levels = 65536  # soundart.audio.wavenet.LEVELS
@@ -603,6 +614,10 @@ def _step_python(start, stop, prev, state, win, bin_, wa, wb, wres, bres, wskip,
             x = prev[b]
             for r in range(R):
                 h[r] = win[r] * x + bin_[r]
+            for j in range(NS):
+                value = side[b, t, j]
+                for r in range(R):
+                    h[r] += wside[j, r] * value
             pred = 0.0
             f = 0
             if order > 0:

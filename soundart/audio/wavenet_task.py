@@ -109,6 +109,8 @@ def make_collate(model_config: WaveNetConfig, segment: int):
             batch["family"] = torch.tensor([it["family"] for it in items])
         if model_config.pitch_conditioning:
             batch["pitch"] = torch.tensor([it["pitch"] for it in items])
+        if model_config.note_clock:
+            batch["start"] = torch.tensor([it["start"] for it in items])
         if model_config.local:
             hop = model_config.features.hop_length
             notes = torch.stack([it["note"] for it in items])
@@ -249,7 +251,9 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
 def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dict[str, Any]:
     """Held-out (test split, unseen programs) metrics.
 
-    generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes.
+    generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes; with pitch
+    waves, read in step with each note (as trained: their phases measured in it) and from phase 0
+    (as sampled, ``..._phase0``).
     vocoder: log-mel L1 (dB) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
     """
     test = _notes(data, "test")
@@ -257,8 +261,12 @@ def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dic
     random.Random(data.seed).shuffle(rows)
     test.rows = rows[:data.eval_items]
     if data.mode == "generator":
-        return {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds), 4),
-                "test_notes": len(test.rows)}
+        result = {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds), 4),
+                  "test_notes": len(test.rows)}
+        if model.config.pitch_waves:
+            result["test_nll_bits_per_sample_phase0"] = round(
+                generator_nll(model, test, data.eval_seconds, waves_in_step=False), 4)
+        return result
     result = vocoder_l1(model, test, data.eval_seconds)
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
 
@@ -277,15 +285,17 @@ def load_clips(notes, seconds: float) -> tuple[torch.Tensor, torch.Tensor, torch
     return torch.stack(audio), torch.tensor(fam), torch.tensor(pitch)
 
 
-def generator_nll(model: WaveNet, notes, seconds: float) -> float:
-    """Mean NLL (bits per sample) of the model on the notes' first ``seconds``."""
+def generator_nll(model: WaveNet, notes, seconds: float, waves_in_step: bool = True) -> float:
+    """Mean NLL (bits per sample) of the model on the notes' first ``seconds`` (``waves_in_step``:
+    see :meth:`WaveNet.loss`)."""
     import math
 
     audio, fam, pitch = load_clips(notes, seconds)
     device = next(model.parameters()).device
     total = 0.0
     for i in range(len(audio)):
-        loss = model.loss(audio[i:i + 1].to(device), fam[i:i + 1].to(device), pitch[i:i + 1].to(device))
+        loss = model.loss(audio[i:i + 1].to(device), fam[i:i + 1].to(device), pitch[i:i + 1].to(device),
+                          waves_in_step=waves_in_step)
         total += float(loss)
     return total / len(audio) / math.log(2)
 

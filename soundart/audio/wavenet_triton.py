@@ -42,11 +42,11 @@ def _padded(n: int) -> int:
     return max(16, 1 << max(0, n - 1).bit_length())
 
 
-def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wpa_ptr, wpb_ptr, wha_ptr, whb_ptr,
+def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wside_ptr, wpa_ptr, wpb_ptr, wha_ptr, whb_ptr,
                   wres_ptr, bres_ptr, wskip_ptr, bskip_ptr, wo1_ptr, bo1_ptr, wo2_ptr, bo2_ptr, dil_ptr,
-                  gba_ptr, gbb_ptr, fra_ptr, frb_ptr, i0_ptr, i1_ptr, wt_ptr, u_ptr, temp_ptr,
+                  gba_ptr, gbb_ptr, side_ptr, fra_ptr, frb_ptr, i0_ptr, i1_ptr, wt_ptr, u_ptr, temp_ptr,
                   coeffs_ptr, scale_ptr, audio_ptr, values_ptr, out_ptr,
-                  B, T, D, NF, NL, order, hop, n_choices, mixtures, log_scale_min, mu, per_sample,
+                  B, T, NS, D, NF, NL, order, hop, n_choices, mixtures, log_scale_min, mu, per_sample,
                   L: tl.constexpr, RP: tl.constexpr, SP: tl.constexpr, KP: tl.constexpr, OP: tl.constexpr,
                   BB: tl.constexpr, HAS_LOCAL: tl.constexpr, LOGISTIC: tl.constexpr,
                   LPC: tl.constexpr):  # pragma: no cover - compiled (or interpreted) by Triton
@@ -71,6 +71,9 @@ def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wpa_ptr, w
     for t in range(start, stop):
         x = tl.load(prev_ptr + rows, mask=live, other=0.0)
         h = x[:, None] * win[None, :] + bin_[None, :]
+        for j in range(NS):  # side inputs (generator: pitch waves, note clock)
+            value = tl.load(side_ptr + (rows64 * T + t) * NS + j, mask=live, other=0.0)
+            h += value[:, None] * tl.load(wside_ptr + j * RP + r)[None, :]
         f = tl.minimum((t + hop // 2) // hop, NF - 1)
         if LPC:
             lag = tl.arange(0, OP)
@@ -145,7 +148,7 @@ def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wpa_ptr, w
 
 
 _KERNELS: dict[bool, object] = {}  # by whether Triton interprets
-RUNTIME_INTEGERS = ["start", "stop", "B", "T", "D", "NF", "NL", "order", "hop", "n_choices", "mixtures", "mu",
+RUNTIME_INTEGERS = ["start", "stop", "B", "T", "NS", "D", "NF", "NL", "order", "hop", "n_choices", "mixtures", "mu",
                     "per_sample"]
 
 
@@ -195,8 +198,9 @@ class TritonStepper:
             return full.to(device).contiguous()
 
         wa, wb = (torch.as_tensor(w[n]) for n in ("wa", "wb"))
+        NS = w["wside"].shape[0]  # side inputs: none -> one row of zeros, never read (no null pointers)
         self.weights = [
-            put(w["win"], (RP,)), put(w["bin"], (RP,)),
+            put(w["win"], (RP,)), put(w["bin"], (RP,)), put(w["wside"], (max(NS, 1), RP)),
             put(wa[:, :, :R], (L, RP, RP)), put(wa[:, :, R:], (L, RP, RP)),
             put(wb[:, :, :R], (L, RP, RP)), put(wb[:, :, R:], (L, RP, RP)),
             put(w["wres"], (L, RP, RP)), put(w["bres"], (L, RP)),
@@ -207,6 +211,7 @@ class TritonStepper:
         ]
         gb = torch.as_tensor(inputs.gbias)
         self.gbias = [put(gb[..., :R], (B, L, RP)), put(gb[..., R:], (B, L, RP))]
+        self.side = put(inputs.side, (B, inputs.side.shape[1], max(NS, 1)))
         fr = torch.as_tensor(inputs.frames)
         self.local_frames = fr.shape[1]
         self.frames = [put(fr[..., :R], (B, fr.shape[1], L, RP)), put(fr[..., R:], (B, fr.shape[1], L, RP))]
@@ -226,9 +231,9 @@ class TritonStepper:
         # running tensors' rows in place)
         mixtures = inputs.mixtures
         self.arguments = (
-            self.prev, self.state, *self.weights, *self.gbias, *self.frames, *self.interp, self.u, self.temperatures,
-            self.coeffs, self.scale, self.audio, self.values, self.out,
-            B, self.out.shape[1], self.state.shape[2], self.n_frames, self.local_frames, order, int(inputs.hop),
+            self.prev, self.state, *self.weights, *self.gbias, self.side, *self.frames, *self.interp, self.u,
+            self.temperatures, self.coeffs, self.scale, self.audio, self.values, self.out,
+            B, self.out.shape[1], NS, self.state.shape[2], self.n_frames, self.local_frames, order, int(inputs.hop),
             mixtures if mixtures else K, mixtures, float(inputs.log_scale_min), K - 1, self.u.shape[2])
         self.constants = dict(BB=CLIPS_PER_PROGRAM, HAS_LOCAL=bool(inputs.has_local), LOGISTIC=bool(mixtures),
                               LPC=order > 0, **self.shape)

@@ -198,6 +198,28 @@ def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path, mode):
     assert np.isfinite(meta2["metrics"]["test_logmel_l1_wavenet_db"])
 
 
+def test_recipe_task_trains_a_generator_with_side_inputs(tiny_notes, tmp_path):
+    import json
+
+    from soundart.audio.wavenet_task import WaveNetDataConfig
+    from soundart.train import TrainConfig
+    from soundart.train.recipe import Recipe, run_recipe
+
+    torch.set_num_threads(1)
+    recipe = Recipe(task="wavenet", name="wn-gen-test",
+                    data=WaveNetDataConfig(root=str(tiny_notes), segment=512, eval_items=2, eval_seconds=0.25),
+                    model=WaveNetConfig.debug(n_families=12, pitch_conditioning=True, pitch_waves=2, note_clock=2,
+                                              input_noise=0.1),
+                    train=TrainConfig(steps=3, batch_size=2, warmup_steps=1, amp=False, device="cpu", val_every=3,
+                                      val_batches=1, ckpt_every=100, out_dir=str(tmp_path / "run"), progress=False))
+    metrics = json.loads(run_recipe(recipe).with_name("model.json").read_text())["metadata"]["metrics"]
+    assert metrics["test_notes"] == 2
+    # near uniform over 256 classes after 3 steps; the waves from phase 0 differ from those in step
+    for key in ("test_nll_bits_per_sample", "test_nll_bits_per_sample_phase0"):
+        assert 4 < metrics[key] < 9, metrics
+    assert metrics["test_nll_bits_per_sample"] != metrics["test_nll_bits_per_sample_phase0"]
+
+
 def test_logistic_mixture_nll_is_the_bins_probability():
     """The discretized-logistic loss equals -log of the bin's mass, computed directly, incl. the two end bins."""
     from soundart.audio.wavenet import LEVELS, level_decode, level_encode, level_value, logistic_mixture_nll
@@ -277,7 +299,8 @@ def test_init_from_copies_the_body_and_leaves_a_new_output_fresh(tmp_path):
         init_from(WaveNet(WaveNetConfig.debug()), str(tmp_path / "mulaw"))
 
 
-@pytest.mark.parametrize("kw", [dict(local=True), dict(n_families=3, pitch_conditioning=True)])
+@pytest.mark.parametrize("kw", [dict(local=True), dict(n_families=3, pitch_conditioning=True),
+                                dict(n_families=3, pitch_conditioning=True, pitch_waves=2)])
 def test_init_from_a_narrower_model_widens_it_without_changing_its_outputs(tmp_path, kw):
     from soundart import checkpoint
     from soundart.audio.wavenet_task import init_from
@@ -319,3 +342,65 @@ def test_input_noise_only_in_training():
     assert clean[0] == clean[1] and noisy[0] != noisy[1] and clean[0] not in noisy
     with pytest.raises(ConfigError, match="input_noise"):
         WaveNetConfig(input_noise=-1)
+
+
+def test_pitch_waves_are_in_step_with_the_note():
+    """Training reads harmonics in the phase measured in the crop; sampling starts them at phase 0."""
+    from soundart.audio.wavenet import harmonic_phases, pitch_waves
+
+    t = torch.arange(2048, dtype=torch.float64) / 16000
+    f0 = 440 * 2 ** ((60 - 69) / 12)
+    phases = torch.tensor([[0.5, -2.0, 3.0]], dtype=torch.float64)
+    note = sum(0.4 / k * torch.sin(2 * math.pi * k * f0 * t + phases[0, k - 1]) for k in (1, 2, 3))[None]
+    got = harmonic_phases(note, torch.tensor([60]), 3, 16000)
+    assert torch.allclose(got, phases, atol=0.02), got
+    waves = pitch_waves(torch.tensor([60, 108]), 2048, 3, 16000, got.repeat(2, 1), dtype=torch.float64)
+    assert waves.shape == (2, 6, 2048)
+    assert float((waves[0, 0] * 0.4 - note[0] + sum(0.4 / k * torch.sin(2 * math.pi * k * f0 * t + phases[0, k - 1])
+                                                    for k in (2, 3))).abs().max()) < 0.01
+    assert waves[1, [1, 2, 4, 5]].abs().max() == 0  # 8.4 and 12.6 kHz are past Nyquist
+    assert torch.allclose(pitch_waves(torch.tensor([60]), 5, 1, 16000, dtype=torch.float64)[0, 1, 0],
+                          torch.tensor(1.0, dtype=torch.float64))  # cosine at phase 0
+    with pytest.raises(ConfigError, match="pitch_waves"):
+        WaveNetConfig(pitch_waves=2)  # without pitch conditioning
+
+
+def test_note_clock_counts_from_the_onset():
+    from soundart.audio.wavenet import note_clock
+
+    clock = note_clock(torch.tensor([0, 400]), 800, 3, 16000, dtype=torch.float64)
+    assert clock.shape == (2, 3, 800) and (clock[0, :, 0] == 1).all()
+    assert torch.allclose(clock[0, :, 400:], clock[1, :, :400])  # a crop 400 samples in goes on from there
+    assert abs(float(clock[0, 0, 400]) - math.exp(-1)) < 1e-12  # 25 ms
+    assert abs(float(clock[0, 1, 400]) - math.exp(-0.25)) < 1e-12  # 100 ms
+    model = WaveNet(WaveNetConfig.debug(note_clock=3)).eval()
+    x = torch.rand(1, 300) * 2 - 1
+    with torch.no_grad():  # the default clock starts at the onset; a later start changes the outputs
+        assert torch.equal(model(x), model(x, side=model.side_inputs(None, 300, x.dtype, start=torch.tensor([0]))))
+        assert not torch.allclose(model(x), model(x, side=model.side_inputs(None, 300, x.dtype,
+                                                                           start=torch.tensor([8000]))))
+    with pytest.raises(ConfigError, match="note_clock"):
+        WaveNetConfig(note_clock=9)
+
+
+def test_generator_with_pitch_waves_plays_the_asked_pitch():
+    """A tiny generator trained on tones of random phase with noisy inputs plays each asked pitch."""
+    from soundart.audio.wavenet_generate import generate
+
+    torch.manual_seed(0)
+    model = WaveNet(WaveNetConfig.debug(n_families=1, pitch_conditioning=True, pitch_waves=2, input_noise=0.3))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    pitch = torch.tensor([57, 69] * 4)
+    f0 = 440 * 2 ** ((pitch[:, None].double() - 69) / 12)
+    for _ in range(200):
+        phase = torch.rand(8, 1, dtype=torch.float64) * 2 * math.pi
+        audio = (0.5 * torch.sin(2 * math.pi * f0 * torch.arange(512) / 16000 + phase)).float()
+        opt.zero_grad()
+        model.loss(audio, torch.zeros(8, dtype=torch.long), pitch).backward()
+        opt.step()
+    model.eval()
+    codes = generate(model, 4096, batch=2, family=[0, 0], pitch=[69, 57], seed=0)
+    for clip, hz in zip(model.decode(codes), (440.0, 220.0)):
+        spectrum = torch.fft.rfft(clip * torch.hann_window(4096)).abs()
+        assert abs(float(spectrum.argmax()) * 16000 / 4096 - hz) < 8, float(spectrum.argmax()) * 16000 / 4096
+        assert float(clip.pow(2).mean().sqrt()) > 0.2  # measured 0.35: the tone, not a quiet hiss

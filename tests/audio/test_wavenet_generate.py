@@ -32,8 +32,9 @@ def _model(seed: int = 0, **kw) -> WaveNet:
     return model.eval()
 
 
-def test_fast_equals_naive_generator_first_2000_samples():
-    model = _model(n_families=3, pitch_conditioning=True)
+@pytest.mark.parametrize("side", [{}, dict(pitch_waves=3, note_clock=2)])
+def test_fast_equals_naive_generator_first_2000_samples(side):
+    model = _model(n_families=3, pitch_conditioning=True, **side)
     kw = dict(batch=2, family=[0, 2], pitch=[60, 43], seed=7, dtype=torch.float64)
     fast = generate(model, 2000, method="fast", **kw)
     naive = generate(model, 2000, method="naive", **kw)
