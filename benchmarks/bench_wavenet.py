@@ -12,7 +12,8 @@ Rows:
    and the vocoder's there, plainly and with its search.
 3. whether the generator plays the pitch it is asked for: the median pyin f0 of 1 s notes of every
    family at MIDI 48, 60 and 72, within 50 cents of the asked pitch, against real held-out (test)
-   notes at those pitches measured the same way.
+   notes at those pitches measured the same way; and how many of those clips are near silent
+   (RMS under 0.01, about -40 dBFS).
 4. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
    never seen in training) of WaveNet-vocoded audio (its mel-guided beam search at --beam paths,
    the default ``soundart vocode`` uses, and plain sampling) vs 64-iteration Griffin-Lim from the same mel;
@@ -62,6 +63,7 @@ def _timed(fn, repeats: int = 1) -> tuple[float, float]:
 
 
 PITCH_CHECK = (48, 60, 72)
+QUIET_RMS = 0.01  # a 1 s clip below this RMS is counted near silent
 
 
 def _median_midi(audio, sr: int) -> float | None:
@@ -75,31 +77,40 @@ def _median_midi(audio, sr: int) -> float | None:
 
 
 def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, str, str]]:
-    """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents)."""
+    """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents), and how
+    many of each are near silent."""
     import random
+
+    import numpy as np
 
     from soundart.audio.notes import NotesDataset
     from soundart.audio.wavenet_generate import generate
 
     cfg = model.config
     label = f"generator at the asked pitch (pyin within 50 cents; MIDI {'/'.join(map(str, PITCH_CHECK))}, 1 s)"
+    quiet_label = f"  of those clips near silent (RMS < {QUIET_RMS})"
     if not (cfg.pitch_conditioning and cfg.n_families):
         return [(label, "not measured", "(not a family + pitch generator)", "")]
     sr = cfg.sample_rate
     asked = [(f, p) for f in range(cfg.n_families) for p in PITCH_CHECK]
     codes = generate(model, sr, batch=len(asked), family=[f for f, _ in asked], pitch=[p for _, p in asked],
                      seed=seed)
-    got = [_median_midi(a, sr) for a in model.decode(codes).numpy()]
+    clips = model.decode(codes).numpy()
+    got = [_median_midi(a, sr) for a in clips]
     ours = sum(m is not None and abs(m - p) <= 0.5 for m, (_, p) in zip(got, asked))
-    reference = "no notes dataset"
+    ours_quiet = sum(float(np.sqrt(np.mean(a ** 2))) < QUIET_RMS for a in clips)
+    reference, reference_quiet = "no notes dataset", ""
     if (notes_root / "manifest.csv").is_file():
         test = NotesDataset(notes_root, split="test", seconds=1.0)
         rows = [i for i, r in enumerate(test.rows) if r.pitch in PITCH_CHECK]
         random.Random(0).shuffle(rows)
         rows = rows[:len(asked)]
-        real = [(_median_midi(test[i][0].numpy(), test.sr), test.rows[i].pitch) for i in rows]
+        real_clips = [test[i][0].numpy() for i in rows]
+        real = [(_median_midi(a, test.sr), test.rows[i].pitch) for a, i in zip(real_clips, rows)]
         reference = f"real test notes {sum(m is not None and abs(m - p) <= 0.5 for m, p in real)}/{len(real)}"
-    return [(label, reference, f"{ours}/{len(asked)} (seed {seed})", f"{cfg.n_families} families")]
+        reference_quiet = f"real {sum(float(np.sqrt(np.mean(a ** 2))) < QUIET_RMS for a in real_clips)}/{len(real)}"
+    return [(label, reference, f"{ours}/{len(asked)} (seed {seed})", f"{cfg.n_families} families"),
+            (quiet_label, reference_quiet, f"{ours_quiet}/{len(asked)}", "")]
 
 
 def _gpu_rows(model, cond: dict, batch: int, repeats: int, warps: list[int]) -> list[tuple[str, str, str, str]]:

@@ -31,6 +31,12 @@ class WaveNetDataConfig:
     mode : "generator" (family + pitch conditioning) or "vocoder" (log-mel conditioning).
     segment : samples per training crop (a multiple of the mel hop for a vocoder).
     onset_fraction : share of crops that start at the note's onset.
+    peak_normalize : generator only: scale every note so its peak is this (0: as rendered). Why: the
+        notes come at velocities 40/80/120, peaks 0.04 to 0.7, and a generator that is not told the
+        velocity picks a level at the onset; from a quiet start it fell to near silence.
+    crop_seconds : random crops lie within the note's first ``crop_seconds`` (0: anywhere). Why:
+        the notes are held 3 s and then fade to silence, and a generator trained on silent tails
+        can fall into one mid-note.
     max_items : cap on training notes (0: all), drawn deterministically.
     eval_items : held-out (test split) notes measured by ``evaluate``.
     eval_seconds : seconds of each held-out note vocoded or scored.
@@ -47,6 +53,8 @@ class WaveNetDataConfig:
     mode: str = "generator"
     segment: int = 2048
     onset_fraction: float = 0.5
+    peak_normalize: float = 0.0
+    crop_seconds: float = 0.0
     max_items: int = 0
     eval_items: int = 16
     eval_seconds: float = 1.0
@@ -58,6 +66,11 @@ class WaveNetDataConfig:
             raise ConfigError(f"wavenet data.mode must be generator or vocoder (got {self.mode!r})")
         if self.segment < 16:
             raise ConfigError(f"wavenet data.segment must be >= 16 (got {self.segment})")
+        if not 0 <= self.peak_normalize <= 1 or self.crop_seconds < 0:
+            raise ConfigError("wavenet data.peak_normalize must be in [0, 1] and data.crop_seconds >= 0 "
+                              f"(got {self.peak_normalize}, {self.crop_seconds})")
+        if self.peak_normalize and self.mode == "vocoder":
+            raise ConfigError("wavenet data.peak_normalize is for a generator (a vocoder follows the mel's level)")
 
 
 class NoteCrops(torch.utils.data.Dataset):
@@ -67,9 +80,11 @@ class NoteCrops(torch.utils.data.Dataset):
     compute the log-mel over the full note and cut the frames the crop covers.
     """
 
-    def __init__(self, notes, segment: int, hop: int, onset_fraction: float, seed: int, whole: bool) -> None:
+    def __init__(self, notes, segment: int, hop: int, onset_fraction: float, seed: int, whole: bool,
+                 peak: float = 0.0, crop_samples: int = 0) -> None:
         self.notes, self.segment, self.hop = notes, segment, hop
         self.onset_fraction, self.seed, self.whole = onset_fraction, seed, whole
+        self.peak, self.crop_samples = peak, crop_samples
         self.calls = 0
 
     def __len__(self) -> int:
@@ -83,6 +98,8 @@ class NoteCrops(torch.utils.data.Dataset):
         self.calls += 1
         path = self.notes.root / row.file
         n = soundfile.info(str(path)).frames
+        if self.crop_samples:
+            n = min(n, max(self.crop_samples, self.segment))
         start = 0
         if rng.random() >= self.onset_fraction and n > self.segment:
             start = rng.randrange(0, (n - self.segment) // self.hop + 1) * self.hop
@@ -95,6 +112,8 @@ class NoteCrops(torch.utils.data.Dataset):
             audio, _ = soundfile.read(str(path), start=start, stop=start + self.segment, dtype="float32")
         if len(audio) < self.segment:
             audio = np.pad(audio, (0, self.segment - len(audio)))
+        if self.peak:
+            audio = audio * np.float32(self.peak / row.peak)
         item["audio"] = torch.from_numpy(np.ascontiguousarray(audio))
         return item
 
@@ -237,8 +256,9 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
         fresh = init_from(model, data.init_from)
         started = f"; started from {data.init_from}" + (f" (fresh: {', '.join(fresh)})" if fresh else "")
     hop = model_config.features.hop_length
-    train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder)
-    valid = NoteCrops(_notes(data, "valid"), data.segment, hop, data.onset_fraction, data.seed + 1, vocoder)
+    cut = dict(peak=data.peak_normalize, crop_samples=int(round(data.crop_seconds * model_config.sample_rate)))
+    train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder, **cut)
+    valid = NoteCrops(_notes(data, "valid"), data.segment, hop, data.onset_fraction, data.seed + 1, vocoder, **cut)
     what = "log-mel -> audio vocoder" if vocoder else "family + pitch conditioned generator"
     description = (f"notes dataset ({data.root}): {len(train)} training notes of "
                    f"{len(set(r.program for r in train.notes.rows))} GM programs, 16 kHz, crops of "
@@ -261,36 +281,40 @@ def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dic
     random.Random(data.seed).shuffle(rows)
     test.rows = rows[:data.eval_items]
     if data.mode == "generator":
-        result = {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds), 4),
+        result = {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds,
+                                                                  peak=data.peak_normalize), 4),
                   "test_notes": len(test.rows)}
         if model.config.pitch_waves:
             result["test_nll_bits_per_sample_phase0"] = round(
-                generator_nll(model, test, data.eval_seconds, waves_in_step=False), 4)
+                generator_nll(model, test, data.eval_seconds, waves_in_step=False, peak=data.peak_normalize), 4)
         return result
     result = vocoder_l1(model, test, data.eval_seconds)
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
 
 
-def load_clips(notes, seconds: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The first ``seconds`` of every note: audio ``(N, samples)``, family ``(N,)``, pitch ``(N,)``."""
+def load_clips(notes, seconds: float, peak: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The first ``seconds`` of every note: audio ``(N, samples)``, family ``(N,)``, pitch ``(N,)``;
+    with ``peak``, every note scaled to that peak (``WaveNetDataConfig.peak_normalize``)."""
     import soundfile
 
     n = int(round(seconds * 16000))
     audio, fam, pitch = [], [], []
     for row in notes.rows:
         a, _ = soundfile.read(str(notes.root / row.file), stop=n, dtype="float32")
+        if peak:
+            a = a * np.float32(peak / row.peak)
         audio.append(torch.from_numpy(np.pad(a, (0, n - len(a)))))
         fam.append(notes.family_names.index(row.family))
         pitch.append(row.pitch)
     return torch.stack(audio), torch.tensor(fam), torch.tensor(pitch)
 
 
-def generator_nll(model: WaveNet, notes, seconds: float, waves_in_step: bool = True) -> float:
+def generator_nll(model: WaveNet, notes, seconds: float, waves_in_step: bool = True, peak: float = 0.0) -> float:
     """Mean NLL (bits per sample) of the model on the notes' first ``seconds`` (``waves_in_step``:
-    see :meth:`WaveNet.loss`)."""
+    see :meth:`WaveNet.loss`; ``peak``: see :func:`load_clips`)."""
     import math
 
-    audio, fam, pitch = load_clips(notes, seconds)
+    audio, fam, pitch = load_clips(notes, seconds, peak)
     device = next(model.parameters()).device
     total = 0.0
     for i in range(len(audio)):

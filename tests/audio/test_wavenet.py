@@ -207,7 +207,8 @@ def test_recipe_task_trains_a_generator_with_side_inputs(tiny_notes, tmp_path):
 
     torch.set_num_threads(1)
     recipe = Recipe(task="wavenet", name="wn-gen-test",
-                    data=WaveNetDataConfig(root=str(tiny_notes), segment=512, eval_items=2, eval_seconds=0.25),
+                    data=WaveNetDataConfig(root=str(tiny_notes), segment=512, eval_items=2, eval_seconds=0.25,
+                                           peak_normalize=0.5, crop_seconds=1.0),
                     model=WaveNetConfig.debug(n_families=12, pitch_conditioning=True, pitch_waves=2, note_clock=2,
                                               input_noise=0.1),
                     train=TrainConfig(steps=3, batch_size=2, warmup_steps=1, amp=False, device="cpu", val_every=3,
@@ -218,6 +219,29 @@ def test_recipe_task_trains_a_generator_with_side_inputs(tiny_notes, tmp_path):
     for key in ("test_nll_bits_per_sample", "test_nll_bits_per_sample_phase0"):
         assert 4 < metrics[key] < 9, metrics
     assert metrics["test_nll_bits_per_sample"] != metrics["test_nll_bits_per_sample_phase0"]
+
+
+def test_generator_crops_scaled_to_a_peak_and_kept_within_the_held_part(tiny_notes):
+    from soundart.audio.wavenet_task import NoteCrops, WaveNetDataConfig, _notes, load_clips
+
+    data = WaveNetDataConfig(root=str(tiny_notes), peak_normalize=0.5, crop_seconds=1.0)
+    notes = _notes(data, "train")
+    whole, _, _ = load_clips(notes, 4.0, peak=0.5)
+    np.testing.assert_allclose(whole.abs().amax(-1).numpy(), 0.5, rtol=1e-3)
+    raw, _, _ = load_clips(notes, 4.0)
+    assert not np.allclose(raw.abs().amax(-1).numpy(), 0.5, rtol=1e-3)
+    crops = NoteCrops(notes, 512, 128, onset_fraction=0.0, seed=0, whole=False, peak=0.5, crop_samples=16000)
+    starts = [crops[i % len(crops)]["start"] for i in range(40)]
+    assert max(starts) + 512 <= 16000 and len(set(starts)) > 5, starts
+    for i in range(len(crops)):
+        item = crops[i]
+        row = notes.rows[i]
+        expect = raw[i, item["start"]:item["start"] + 512] * (0.5 / row.peak)
+        np.testing.assert_allclose(item["audio"].numpy(), expect.numpy(), atol=1e-6)
+    with pytest.raises(ConfigError, match="peak_normalize"):
+        WaveNetDataConfig(peak_normalize=1.5)
+    with pytest.raises(ConfigError, match="vocoder"):
+        WaveNetDataConfig(mode="vocoder", peak_normalize=0.5)
 
 
 def test_logistic_mixture_nll_is_the_bins_probability():
