@@ -77,7 +77,8 @@ class NoteCrops(torch.utils.data.Dataset):
     """Random crops of notes: ``{"audio": (segment,), "family": int, "pitch": int, "start": int}``.
 
     A vocoder's crop also carries the whole note (``"note"``) so the collate can
-    compute the log-mel over the full note and cut the frames the crop covers.
+    compute the log-mel over the full note and cut the frames the crop covers. ``peak`` and
+    ``crop_samples``: ``WaveNetDataConfig.peak_normalize`` and ``crop_seconds`` in samples.
     """
 
     def __init__(self, notes, segment: int, hop: int, onset_fraction: float, seed: int, whole: bool,
@@ -271,9 +272,9 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
 def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dict[str, Any]:
     """Held-out (test split, unseen programs) metrics.
 
-    generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes; with pitch
-    waves, read in step with each note (as trained: their phases measured in it) and from phase 0
-    (as sampled, ``..._phase0``).
+    generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes (scaled as in
+    training, ``peak_normalize``); with pitch waves, read in step with each note (as trained: their
+    phases measured in it) and from phase 0 (as sampled, ``..._phase0``).
     vocoder: log-mel L1 (dB) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
     """
     test = _notes(data, "test")
