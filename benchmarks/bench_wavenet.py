@@ -66,6 +66,13 @@ PITCH_CHECK = (48, 60, 72)
 QUIET_RMS = 0.01  # a 1 s clip below this RMS is counted near silent
 
 
+def _near_silent(clips) -> int:
+    """How many of ``clips`` (1-D arrays) are below ``QUIET_RMS``."""
+    import numpy as np
+
+    return sum(float(np.sqrt(np.mean(np.square(a)))) < QUIET_RMS for a in clips)
+
+
 def _median_midi(audio, sr: int) -> float | None:
     """Median pyin pitch (MIDI) over the voiced frames, None when fewer than 3 are voiced."""
     import librosa
@@ -80,8 +87,6 @@ def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, 
     """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents), and how
     many of each are near silent."""
     import random
-
-    import numpy as np
 
     from soundart.audio.notes import NotesDataset
     from soundart.audio.wavenet_generate import generate
@@ -98,7 +103,7 @@ def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, 
     clips = model.decode(codes).numpy()
     got = [_median_midi(a, sr) for a in clips]
     ours = sum(m is not None and abs(m - p) <= 0.5 for m, (_, p) in zip(got, asked))
-    ours_quiet = sum(float(np.sqrt(np.mean(a ** 2))) < QUIET_RMS for a in clips)
+    ours_quiet = _near_silent(clips)
     reference, reference_quiet = "no notes dataset", ""
     if (notes_root / "manifest.csv").is_file():
         test = NotesDataset(notes_root, split="test", seconds=1.0)
@@ -108,7 +113,7 @@ def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, 
         real_clips = [test[i][0].numpy() for i in rows]
         real = [(_median_midi(a, test.sr), test.rows[i].pitch) for a, i in zip(real_clips, rows)]
         reference = f"real test notes {sum(m is not None and abs(m - p) <= 0.5 for m, p in real)}/{len(real)}"
-        reference_quiet = f"real {sum(float(np.sqrt(np.mean(a ** 2))) < QUIET_RMS for a in real_clips)}/{len(real)}"
+        reference_quiet = f"real {_near_silent(real_clips)}/{len(real)}"
     return [(label, reference, f"{ours}/{len(asked)} (seed {seed})", f"{cfg.n_families} families"),
             (quiet_label, reference_quiet, f"{ours_quiet}/{len(asked)}", "")]
 

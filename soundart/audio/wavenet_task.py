@@ -113,10 +113,14 @@ class NoteCrops(torch.utils.data.Dataset):
             audio, _ = soundfile.read(str(path), start=start, stop=start + self.segment, dtype="float32")
         if len(audio) < self.segment:
             audio = np.pad(audio, (0, self.segment - len(audio)))
-        if self.peak:
-            audio = audio * np.float32(self.peak / row.peak)
-        item["audio"] = torch.from_numpy(np.ascontiguousarray(audio))
+        item["audio"] = torch.from_numpy(np.ascontiguousarray(scaled_to_peak(audio, row, self.peak)))
         return item
+
+
+def scaled_to_peak(audio: np.ndarray, row, peak: float) -> np.ndarray:
+    """``audio`` cut from ``row``'s note, scaled so that the whole note peaks at ``peak`` (0: as rendered;
+    ``WaveNetDataConfig.peak_normalize``)."""
+    return audio * np.float32(peak / row.peak) if peak else audio
 
 
 def make_collate(model_config: WaveNetConfig, segment: int):
@@ -301,9 +305,7 @@ def load_clips(notes, seconds: float, peak: float = 0.0) -> tuple[torch.Tensor, 
     n = int(round(seconds * 16000))
     audio, fam, pitch = [], [], []
     for row in notes.rows:
-        a, _ = soundfile.read(str(notes.root / row.file), stop=n, dtype="float32")
-        if peak:
-            a = a * np.float32(peak / row.peak)
+        a = scaled_to_peak(soundfile.read(str(notes.root / row.file), stop=n, dtype="float32")[0], row, peak)
         audio.append(torch.from_numpy(np.pad(a, (0, n - len(a)))))
         fam.append(notes.family_names.index(row.family))
         pitch.append(row.pitch)
