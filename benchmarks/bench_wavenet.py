@@ -13,7 +13,8 @@ Rows:
 3. whether the generator plays the pitch it is asked for: the median pyin f0 of 1 s notes of every
    family at MIDI 48, 60 and 72, within 50 cents of the asked pitch, against real held-out (test)
    notes at those pitches measured the same way; and how many of those clips are near silent
-   (RMS under 0.01, about -40 dBFS).
+   (RMS under 0.01, about -40 dBFS); at the model's sampling temperature unless
+   --pitch-temperatures, for each of --pitch-seeds.
 4. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
    never seen in training) of WaveNet-vocoded audio (its mel-guided beam search at --beam paths,
    the default ``soundart vocode`` uses, and plain sampling) vs 64-iteration Griffin-Lim from the same mel;
@@ -83,9 +84,10 @@ def _median_midi(audio, sr: int) -> float | None:
     return float(np.median(librosa.hz_to_midi(f0))) if len(f0) >= 3 else None
 
 
-def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, str, str]]:
+def _pitch_rows(model, notes_root: Path, seeds: list[int], temperatures: list[float | None]
+                ) -> list[tuple[str, str, str, str]]:
     """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents), and how
-    many of each are near silent."""
+    many of each are near silent: one pair of rows per sampling temperature (None: the model's) and seed."""
     import random
 
     from soundart.audio.notes import NotesDataset
@@ -98,12 +100,6 @@ def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, 
         return [(label, "not measured", "(not a family + pitch generator)", "")]
     sr = cfg.sample_rate
     asked = [(f, p) for f in range(cfg.n_families) for p in PITCH_CHECK]
-    codes = generate(model, sr, batch=len(asked), family=[f for f, _ in asked], pitch=[p for _, p in asked],
-                     seed=seed)
-    clips = model.decode(codes).numpy()
-    got = [_median_midi(a, sr) for a in clips]
-    ours = sum(m is not None and abs(m - p) <= 0.5 for m, (_, p) in zip(got, asked))
-    ours_quiet = _near_silent(clips)
     reference, reference_quiet = "no notes dataset", ""
     if (notes_root / "manifest.csv").is_file():
         test = NotesDataset(notes_root, split="test", seconds=1.0)
@@ -114,8 +110,20 @@ def _pitch_rows(model, notes_root: Path, seed: int = 0) -> list[tuple[str, str, 
         real = [(_median_midi(a, test.sr), test.rows[i].pitch) for a, i in zip(real_clips, rows)]
         reference = f"real test notes {sum(m is not None and abs(m - p) <= 0.5 for m, p in real)}/{len(real)}"
         reference_quiet = f"real {_near_silent(real_clips)}/{len(real)}"
-    return [(label, reference, f"{ours}/{len(asked)} (seed {seed})", f"{cfg.n_families} families"),
-            (quiet_label, reference_quiet, f"{ours_quiet}/{len(asked)}", "")]
+    out = []
+    for temperature in temperatures:
+        temp = cfg.sampling_temperature if temperature is None else temperature
+        for seed in seeds:
+            codes = generate(model, sr, batch=len(asked), family=[f for f, _ in asked],
+                             pitch=[p for _, p in asked], seed=seed, temperature=temp)
+            clips = model.decode(codes).numpy()
+            got = [_median_midi(a, sr) for a in clips]
+            ours = sum(m is not None and abs(m - p) <= 0.5 for m, (_, p) in zip(got, asked))
+            first = not out
+            out += [(label if first else "", reference if first else "",
+                     f"{ours}/{len(asked)} (seed {seed}, T {temp:g})", f"{cfg.n_families} families" if first else ""),
+                    (quiet_label, reference_quiet if first else "", f"{_near_silent(clips)}/{len(asked)}", "")]
+    return out
 
 
 def _gpu_rows(model, cond: dict, batch: int, repeats: int, warps: list[int]) -> list[tuple[str, str, str, str]]:
@@ -156,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--gpu-batch", type=int, default=64, help="clips generated together on a CUDA device")
     parser.add_argument("--gpu-warps", default="4", help="warps per Triton program, comma-separated to compare")
+    parser.add_argument("--pitch-seeds", default="0", help="seeds of the pitch check, comma-separated")
+    parser.add_argument("--pitch-temperatures", default="",
+                        help="sampling temperatures of the pitch check, comma-separated (default: the model's)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -193,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
                  f"{batch / c_b:.2f}x", ""))
     # after the timings: run before them (pyin's numba code in the same process), one run measured the fast
     # step at 13.7 us a sample, against 10.0 in the next run with this order
-    rows += _pitch_rows(model, Path(args.notes))
+    temperatures = [float(t) for t in args.pitch_temperatures.split(",") if t] or [None]
+    rows += _pitch_rows(model, Path(args.notes), [int(x) for x in args.pitch_seeds.split(",")], temperatures)
     gpu_warps = [int(w) for w in args.gpu_warps.split(",")]
     rows += _gpu_rows(model, cond, args.gpu_batch, args.repeats, gpu_warps)
 

@@ -20,7 +20,8 @@ Two optional conditionings,
   linearly interpolated to the sample rate (vocoder);
 
 and, for the generator, side inputs the input layer reads beside the previous sample:
-sines and cosines at the pitch's harmonics and a note clock (``pitch_waves``, ``note_clock``).
+sines and cosines at the pitch's harmonics, a note clock and the note's level
+(``pitch_waves``, ``note_clock``, ``note_level``).
 
 A vocoder may also predict through linear prediction (``lpc_order`` > 0, as in LPCNet,
 Valin & Skoglund 2019): per frame, the log-mel's spectral envelope gives all-pole
@@ -107,15 +108,27 @@ class WaveNetConfig:
         in step with the note; sampling starts them all at phase 0 and the note follows them.
         Why: a pitch embedding alone did not make the generator play the pitch (none of 36 notes).
         It needs ``input_noise``: with clean previous samples the network predicts from them and
-        leaves the waves unused (tried: the same NLL, still unpitched); and ``note_clock``. With all
-        three the shipped generator plays the asked pitch in 23-26 of 36 notes (trained on notes scaled
-        to one peak, ``WaveNetDataConfig.peak_normalize``). 0 = off.
+        leaves the waves unused (tried: the same NLL, still unpitched); and ``note_clock``. With these,
+        ``note_level`` and temperature 0.7 the shipped generator plays the asked pitch in 28-29 of 36
+        notes (trained on notes scaled to one peak, ``WaveNetDataConfig.peak_normalize``). 0 = off.
     note_clock : generator only: the input layer also reads ``note_clock`` decaying exponentials of
         the time since the note's onset, ``exp(-t / tau)`` with ``tau`` = 25 ms, 100 ms, 400 ms, ...
         (x4 each; :func:`note_clock`). Why: the notes end in seconds of silence, so without knowing
         where in the note it is, a generator fed noisy inputs takes a quiet start for a silent tail
         and stays silent (tried: every one of 36 notes near silent), and one fed clean inputs drives
         itself louder. 0 = off.
+    note_level : generator only: the input layer also reads the note's level in dB (the mean square of
+        blocks of ``LEVEL_HOP_S``, interpolated between block centres, as ``(dB + 40) / 20``): in
+        training the crop's own, when sampling the family's median level at that time after the onset
+        (the ``family_level`` buffer, ``(n_families, level_blocks)``, filled from the training notes by
+        the recipe; held after its last block). Why: given only the pitch, family and its noisy past, the
+        generator picked a level at the onset and 6-8 of 36 notes came out near silent (with it: none of
+        36, seeds 0-2). Needs n_families.
+    note_level_seconds : how much of that median level ``family_level`` holds.
+    sampling_temperature : the temperature sampling uses when none is given (``generate``, ``soundart
+        synth wavenet`` without ``--temperature``); the recipe sets what it measured best. The
+        shipped generator's is 0.7: with the level input, cooler sampling plays the asked pitch
+        more often and stays audible (without it, cooler notes only grew quieter).
     global_channels : size of the global embedding.
     local : condition on log-mel frames (a vocoder).
     frame_channels : width of the per-frame features made from the mel.
@@ -141,6 +154,9 @@ class WaveNetConfig:
     pitch_conditioning: bool = False
     pitch_waves: int = 0
     note_clock: int = 0
+    note_level: bool = False
+    note_level_seconds: float = 3.0
+    sampling_temperature: float = 1.0
     global_channels: int = 16
     local: bool = False
     frame_channels: int = 32
@@ -175,6 +191,11 @@ class WaveNetConfig:
                               f"(got {self.pitch_waves})")
         if not 0 <= self.note_clock <= 8:
             raise ConfigError(f"wavenet: note_clock must be in 0..8 (got {self.note_clock})")
+        if self.note_level and (self.n_families < 1 or self.local or self.note_level_seconds <= 0):
+            raise ConfigError("wavenet: note_level is for a family-conditioned generator (n_families > 0, "
+                              f"local false) with note_level_seconds > 0 (got {self.note_level_seconds})")
+        if not self.sampling_temperature > 0:
+            raise ConfigError(f"wavenet: sampling_temperature must be > 0 (got {self.sampling_temperature})")
         if self.lpc_order and not self.local:
             raise ConfigError("wavenet: lpc_order needs local: true (the coefficients come from the mel)")
         if self.local and self.features.sr != self.sample_rate:
@@ -184,6 +205,21 @@ class WaveNetConfig:
     def sampling_lpc_order(self) -> int:
         """The all-pole filters' order when sampling (0: no linear prediction)."""
         return self.synthesis_lpc_order or self.lpc_order
+
+    @property
+    def level_hop(self) -> int:
+        """Samples per level block (``note_level``)."""
+        return max(1, int(round(LEVEL_HOP_S * self.sample_rate)))
+
+    @property
+    def level_blocks(self) -> int:
+        """Blocks of the family levels held for sampling (``note_level_seconds``)."""
+        return max(1, math.ceil(self.note_level_seconds * self.sample_rate / self.level_hop))
+
+    @property
+    def side_channels(self) -> int:
+        """How many side inputs the input layer reads beside the previous sample."""
+        return 2 * self.pitch_waves + self.note_clock + int(self.note_level)
 
     @property
     def dilations(self) -> list[int]:
@@ -318,6 +354,39 @@ def note_clock(start: torch.Tensor, n_samples: int, channels: int, sample_rate: 
     return torch.exp(-t[:, None, :] / tau[None, :, None]).to(device=start.device, dtype=dtype)
 
 
+LEVEL_HOP_S = 0.032  # the note level's block: 512 samples at 16 kHz
+LEVEL_FLOOR_DB = -80.0
+
+
+def level_blocks_db(audio: torch.Tensor, hop: int) -> torch.Tensor:
+    """``audio`` ``(B, T)`` -> each block of ``hop`` samples' mean square in dB ``(B, ceil(T / hop))``,
+    floored at ``LEVEL_FLOOR_DB`` (a last short block is averaged over the samples it has)."""
+    B, T = audio.shape
+    n = -(-T // hop)
+    power = F.pad(audio.detach().double() ** 2, (0, n * hop - T)).view(B, n, hop).sum(-1)
+    count = torch.full((n,), float(hop), dtype=torch.float64, device=audio.device)
+    count[-1] = T - (n - 1) * hop
+    floor = 10.0 ** (LEVEL_FLOOR_DB / 10)
+    return 10.0 * torch.log10(power / count + floor)
+
+
+def level_track(blocks_db: torch.Tensor, n_samples: int, hop: int, dtype: torch.dtype = torch.float32,
+                start: torch.Tensor | None = None) -> torch.Tensor:
+    """Block levels in dB ``(B, F)`` -> the input the network reads ``(B, 1, n_samples)``: ``(dB + 40) / 20``
+    interpolated linearly between block centres, held before the first and after the last; ``start``
+    ``(B,)``: each clip's first sample's offset from block 0's start (default 0)."""
+    B, n_blocks = blocks_db.shape
+    start = torch.zeros(B, dtype=torch.long) if start is None else start.reshape(-1).long().cpu()
+    t = start[:, None].double() + torch.arange(n_samples, dtype=torch.float64)  # (B, T) samples after block 0
+    pos = ((t + 0.5) / hop - 0.5).clamp(0, n_blocks - 1)  # in blocks, between centres
+    i0 = pos.floor().long().clamp(max=n_blocks - 1)
+    i1 = (i0 + 1).clamp(max=n_blocks - 1)
+    w = pos - i0.double()
+    db = blocks_db.double().cpu()
+    track = torch.gather(db, 1, i0) * (1 - w) + torch.gather(db, 1, i1) * w
+    return ((track + 40.0) / 20.0)[:, None, :].to(device=blocks_db.device, dtype=dtype)
+
+
 def harmonic_phases(audio: torch.Tensor, pitch: torch.Tensor, harmonics: int, sample_rate: int) -> torch.Tensor:
     """Each harmonic's phase in ``audio`` ``(B, T)`` at sample 0, ``(B, harmonics)`` radians: for
     ``x ~ A sin(w t + p)``, ``sum x sin(w t) ~ A T cos(p) / 2`` and ``sum x cos(w t) ~ A T sin(p) / 2``."""
@@ -384,8 +453,8 @@ class WaveNet(nn.Module):
         self.config = config
         R, S, G = config.residual_channels, config.skip_channels, config.global_channels
         L = len(config.dilations)
-        # the previous sample, and the side inputs: the pitch's waves and the note clock
-        self.input = nn.Conv1d(1 + 2 * config.pitch_waves + config.note_clock, R, 1)
+        # the previous sample, and the side inputs: the pitch's waves, the note clock and level
+        self.input = nn.Conv1d(1 + config.side_channels, R, 1)
         self.dilated = nn.ModuleList([nn.Conv1d(R, 2 * R, 2) for _ in range(L)])   # taps (t - d, t)
         self.residual = nn.ModuleList([nn.Conv1d(R, R, 1) for _ in range(L)])
         self.skip = nn.ModuleList([nn.Conv1d(R, S, 1) for _ in range(L)])
@@ -403,6 +472,10 @@ class WaveNet(nn.Module):
         else:
             self.frame_net = None
             self.local_proj = None
+        if config.note_level:
+            # each family's median level (dB) per block after the onset, for sampling: saved with the weights
+            self.register_buffer("family_level", torch.full((config.n_families, config.level_blocks),
+                                                            LEVEL_FLOOR_DB))
 
     # ---- conditioning -------------------------------------------------------------------------
     def global_bias(self, batch: int, family: torch.Tensor | None, pitch: torch.Tensor | None,
@@ -425,11 +498,13 @@ class WaveNet(nn.Module):
         return out
 
     def side_inputs(self, pitch: torch.Tensor | None, n_samples: int, dtype: torch.dtype,
-                    audio: torch.Tensor | None = None, start: torch.Tensor | None = None) -> torch.Tensor | None:
-        """What the input layer reads beside the previous sample, ``(B, 2 * pitch_waves + note_clock,
-        n_samples)`` (None without either): the pitch waves, in step with ``audio`` when given
-        (training, measuring) else from phase 0 (sampling); then the note clock from ``start``
-        ``(B,)`` samples after the onset (needed with a note clock)."""
+                    audio: torch.Tensor | None = None, start: torch.Tensor | None = None,
+                    family: torch.Tensor | None = None) -> torch.Tensor | None:
+        """What the input layer reads beside the previous sample, ``(B, side_channels, n_samples)`` (None
+        without side inputs): the pitch waves, then the note clock from ``start`` ``(B,)`` samples after
+        the onset (needed with a note clock), then the note's level. With ``audio`` (training, measuring)
+        the waves are in step with it and the level is its own; without (sampling) the waves start at
+        phase 0 and the level is ``family``'s median from ``start`` on."""
         cfg = self.config
         parts = []
         if cfg.pitch_waves:
@@ -442,7 +517,17 @@ class WaveNet(nn.Module):
             if start is None:
                 raise ConfigError("this WaveNet reads a note clock: give each clip's start after the onset")
             parts.append(note_clock(start, n_samples, cfg.note_clock, cfg.sample_rate, dtype))
-        return torch.cat(parts, dim=1) if parts else None
+        if cfg.note_level:
+            if audio is not None:
+                parts.append(level_track(level_blocks_db(audio, cfg.level_hop), n_samples, cfg.level_hop, dtype))
+            else:
+                if family is None:
+                    raise ConfigError("this WaveNet needs a family (it is family-conditioned)")
+                levels = self.family_level[family.to(self.family_level.device).long().reshape(-1)]
+                parts.append(level_track(levels, n_samples, cfg.level_hop, dtype, start).cpu())
+        if not parts:
+            return None
+        return torch.cat([p.to(parts[0].device) for p in parts], dim=1)
 
     def frame_conditioning(self, mel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, F)`` in dB -> per-layer gate inputs per frame ``(B, L, 2R, F)``."""
@@ -460,8 +545,8 @@ class WaveNet(nn.Module):
         """``side``: the side inputs (:meth:`side_inputs`; default: waves from phase 0, clips from the onset)."""
         B, T = inputs.shape
         cfg = self.config
-        if side is None and (cfg.pitch_waves or cfg.note_clock):
-            side = self.side_inputs(pitch, T, inputs.dtype, start=torch.zeros(B, dtype=torch.long))
+        if side is None and cfg.side_channels:
+            side = self.side_inputs(pitch, T, inputs.dtype, start=torch.zeros(B, dtype=torch.long), family=family)
         gbias = self.global_bias(B, family, pitch)  # (B, L, 2R)
         frames = self.frame_conditioning(mel) if self.local_proj is not None else None
         if frames is not None:
@@ -545,8 +630,9 @@ class WaveNet(nn.Module):
              waves_in_step: bool = True) -> torch.Tensor:
         """Mean NLL (nats per sample) of the codes of ``audio`` ``(B, T)``: 256 mu-law classes or 16-bit
         levels (of the excitation, with linear prediction). ``start`` ``(B,)``: where each crop starts
-        after its note's onset (the note clock; default 0). ``waves_in_step``: pitch waves with the
-        phases measured in ``audio`` (as trained), else from phase 0 (as sampled)."""
+        after its note's onset (the note clock; default 0). ``waves_in_step``: side inputs as trained
+        (pitch waves with the phases measured in ``audio``, its own level), else as sampled (waves
+        from phase 0, the family's median level)."""
         if self.config.lpc_order:
             if mel is None:
                 raise ConfigError("this WaveNet is a vocoder: give it a log-mel")
@@ -559,7 +645,7 @@ class WaveNet(nn.Module):
             prev = prev + std * torch.randn_like(prev)
         if start is None:
             start = torch.zeros(audio.shape[0], dtype=torch.long)
-        side = self.side_inputs(pitch, audio.shape[-1], audio.dtype, audio if waves_in_step else None, start)
+        side = self.side_inputs(pitch, audio.shape[-1], audio.dtype, audio if waves_in_step else None, start, family)
         out = self(prev, family, pitch, mel, side)
         if self.config.output == "mulaw":
             return F.cross_entropy(out, q)

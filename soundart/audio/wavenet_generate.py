@@ -152,7 +152,7 @@ def _prepare(model, n_samples: int | None, batch: int, family, pitch, mel, seed,
 
 
 def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None, pitch=None, mel=None,
-             seed: int | None = None, temperature: float = 1.0, method: str = "fast",
+             seed: int | None = None, temperature: float | None = None, method: str = "fast",
              dtype: torch.dtype = torch.float32, progress: bool = False, beam: int = 1) -> torch.Tensor:
     """Sample integer codes (mu-law classes or 16-bit levels) from a WaveNet.
 
@@ -165,7 +165,7 @@ def generate(model, n_samples: int | None = None, *, batch: int = 1, family=None
     family, pitch : int or ``(batch,)`` global conditioning (family index, MIDI pitch).
     mel : log-mel in dB ``(n_mels, frames)`` or ``(batch, n_mels, frames)`` for a vocoder.
     seed : seeds the uniforms every sample is drawn from (same seed -> same clip).
-    temperature : softmax temperature.
+    temperature : softmax temperature (None: the model's ``sampling_temperature``).
     method : "fast" (cached queues: numba on the CPU, Triton on CUDA), "naive" (recompute the receptive
         field), or "triton" (the Triton step wherever the model is; on the CPU it needs TRITON_INTERPRET=1).
     dtype : arithmetic precision (float64 for exactness checks).
@@ -192,6 +192,8 @@ def _sample(model, n_samples, *, batch, family, pitch, mel, seed, temperature, m
     if beam > 1 and method == "naive":
         raise ConfigError("a beam search runs on the fast generation method only")
     paths = search_paths(beam)
+    if temperature is None:
+        temperature = model.config.sampling_temperature
     n_samples, batch, family, pitch, mel, u = _prepare(model, n_samples, batch, family, pitch, mel, seed,
                                                        temperature, paths)
     device = next(model.parameters()).device
@@ -217,7 +219,7 @@ def _sample(model, n_samples, *, batch, family, pitch, mel, seed, temperature, m
 
 
 def generate_audio(model, n_samples: int | None = None, *, batch: int = 1, family=None, pitch=None, mel=None,
-                   seed: int | None = None, temperature: float = 1.0, method: str = "fast",
+                   seed: int | None = None, temperature: float | None = None, method: str = "fast",
                    dtype: torch.dtype = torch.float32, progress: bool = False, beam: int = 1) -> torch.Tensor:
     """Like :func:`generate`, returning audio ``(batch, n_samples)`` float32 in [-1, 1]."""
     codes, audio = _sample(model, n_samples, batch=batch, family=family, pitch=pitch, mel=mel, seed=seed,
@@ -347,7 +349,8 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
         if order:
             frame = frame_index(n_samples, coeffs.shape[1], cfg.features.hop_length)
         gb = model.global_bias(batch, family, pitch)  # (B, L, 2R)
-        side = model.side_inputs(pitch, n_samples, dtype, start=torch.zeros(batch, dtype=torch.long))  # (B, C, T)
+        side = model.side_inputs(pitch, n_samples, dtype, start=torch.zeros(batch, dtype=torch.long),
+                                 family=family)  # (B, C, T)
         local = None
         if mel is not None:
             frames = model.frame_conditioning(mel.to(dtype))  # (B, L, 2R, F)
@@ -461,7 +464,7 @@ def _fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np
     gb = model.global_bias(batch, fam, pit) if np_dtype == np.float32 \
         else _in_float64(model, lambda: model.global_bias(batch, fam, pit))
     gb = np.ascontiguousarray(gb.detach().cpu().double().numpy().astype(np_dtype))  # (B, L, 2R)
-    side = model.side_inputs(pit, n_samples, torch.float64, start=torch.zeros(batch, dtype=torch.long))
+    side = model.side_inputs(pit, n_samples, torch.float64, start=torch.zeros(batch, dtype=torch.long), family=fam)
     side = np.zeros((batch, 1, 0), dtype=np_dtype) if side is None \
         else np.ascontiguousarray(side.transpose(1, 2).cpu().numpy().astype(np_dtype))
     if mel is not None:
@@ -585,7 +588,7 @@ def _step_python(start, stop, prev, state, win, bin_, wside, side, wa, wb, wres,
                  coeffs, scale, hop, audio, code_values, out):  # pragma: no cover - compiled
     """Samples ``start..stop`` of every clip; ``mixtures`` 0 = mu-law classes, else a logistic mixture;
     ``temperatures`` ``(B,)``: each clip's (a beam search's children differ); ``side`` ``(B, T, C)``:
-    side inputs (pitch waves, note clock) the input layer reads through ``wside`` ``(C, R)`` (C = 0: none).
+    side inputs (pitch waves, note clock, level) the input layer reads through ``wside`` ``(C, R)`` (C = 0: none).
 
     ``coeffs`` ``(B, F, order)`` with ``order`` > 0: linear prediction; a code's amplitude times
     the frame's ``scale`` ``(B, F)`` is the excitation, and ``audio`` receives the samples; a code's
@@ -746,7 +749,7 @@ def vocode_wavenet(logmel: torch.Tensor, feature_config, model: str = "wavenet-v
 
 
 def vocode_in_groups(model, logmel: torch.Tensor, n_samples: int, *, seed: int | None = None,
-                     temperature: float = 1.0, beam: int = DEFAULT_VOCODER_BEAM, progress: bool = False,
+                     temperature: float | None = None, beam: int = DEFAULT_VOCODER_BEAM, progress: bool = False,
                      refiltered: list[int] | None = None) -> torch.Tensor:
     """Vocode log-mels ``(B, n_mels, frames)`` with a loaded vocoder, ``n_samples`` per clip, searching
     as many clips at a time as fit ``MAX_BEAM_PATH_SECONDS`` (the k-th group draws from ``seed + k``);

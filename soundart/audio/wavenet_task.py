@@ -180,7 +180,8 @@ def init_from(model: WaveNet, spec: str) -> list[str]:
         return []
     mine = model.state_dict()
     theirs = start.state_dict()
-    fresh = [k for k in mine if k not in theirs or theirs[k].shape != mine[k].shape]
+    # the family levels are not learned: prepare fills them from the training notes
+    fresh = [k for k in mine if (k not in theirs or theirs[k].shape != mine[k].shape) and k != "family_level"]
     if set(fresh) - {"out2.weight", "out2.bias"} or set(theirs) - set(mine):
         raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
                           "(only the output layer may differ)")
@@ -244,6 +245,36 @@ def widen_into(narrow: WaveNet, wide: WaveNet) -> None:
             getattr(wide, name).load_state_dict(getattr(narrow, name).state_dict())
 
 
+@torch.no_grad()
+def family_levels(notes, config: WaveNetConfig, peak: float, per_family: int = 200, seed: int = 0) -> torch.Tensor:
+    """Each family's median note level in dB per block after the onset, ``(n_families, level_blocks)``
+    (``WaveNetConfig.note_level``), from up to ``per_family`` of ``notes`` each (drawn with ``seed``),
+    scaled to ``peak`` as in training; a family without notes gets the median over all of them."""
+    import soundfile
+
+    from soundart.audio.wavenet import LEVEL_FLOOR_DB, level_blocks_db
+
+    hop, n_blocks = config.level_hop, config.level_blocks
+    rows = list(notes.rows)
+    random.Random(seed).shuffle(rows)
+    levels: dict[int, list[torch.Tensor]] = {}
+    for row in rows:
+        f = notes.family_names.index(row.family)
+        if len(levels.setdefault(f, [])) >= per_family:
+            continue
+        audio = scaled_to_peak(soundfile.read(str(notes.root / row.file), stop=n_blocks * hop, dtype="float32")[0],
+                               row, peak)
+        audio = np.pad(audio, (0, n_blocks * hop - len(audio)))  # a short note is silent after its end
+        levels[f].append(level_blocks_db(torch.from_numpy(audio)[None], hop)[0])
+    if not levels:
+        raise ConfigError("wavenet: note_level needs training notes to measure the families' levels")
+    everyone = torch.stack([x for xs in levels.values() for x in xs]).median(dim=0).values
+    out = torch.full((config.n_families, n_blocks), LEVEL_FLOOR_DB, dtype=torch.float64)
+    for f in range(config.n_families):
+        out[f] = torch.stack(levels[f]).median(dim=0).values if levels.get(f) else everyone
+    return out.float()
+
+
 def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
     from soundart.audio.notes import family_names
 
@@ -264,6 +295,8 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
     cut = dict(peak=data.peak_normalize, crop_samples=int(round(data.crop_seconds * model_config.sample_rate)))
     train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder, **cut)
     valid = NoteCrops(_notes(data, "valid"), data.segment, hop, data.onset_fraction, data.seed + 1, vocoder, **cut)
+    if model_config.note_level:
+        model.family_level.copy_(family_levels(train.notes, model_config, data.peak_normalize, seed=data.seed))
     what = "log-mel -> audio vocoder" if vocoder else "family + pitch conditioned generator"
     description = (f"notes dataset ({data.root}): {len(train)} training notes of "
                    f"{len(set(r.program for r in train.notes.rows))} GM programs, 16 kHz, crops of "
@@ -277,8 +310,9 @@ def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dic
     """Held-out (test split, unseen programs) metrics.
 
     generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes (scaled as in
-    training, ``peak_normalize``); with pitch waves, read in step with each note (as trained: their
-    phases measured in it) and from phase 0 (as sampled, ``..._phase0``).
+    training, ``peak_normalize``); with pitch waves, with the side inputs as trained (waves in step with
+    each note, its own level) and as sampled (``..._phase0``: waves from phase 0 and, with ``note_level``,
+    the family's median level).
     vocoder: log-mel L1 (dB) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
     """
     test = _notes(data, "test")

@@ -71,7 +71,7 @@ def _steps_python(start, stop, prev_ptr, state_ptr, win_ptr, bin_ptr, wside_ptr,
     for t in range(start, stop):
         x = tl.load(prev_ptr + rows, mask=live, other=0.0)
         h = x[:, None] * win[None, :] + bin_[None, :]
-        for j in range(NS):  # side inputs (generator: pitch waves, note clock)
+        for j in range(NS):  # side inputs (generator: pitch waves, note clock, level)
             value = tl.load(side_ptr + (rows64 * T + t) * NS + j, mask=live, other=0.0)
             h += value[:, None] * tl.load(wside_ptr + j * RP + r)[None, :]
         f = tl.minimum((t + hop // 2) // hop, NF - 1)

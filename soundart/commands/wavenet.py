@@ -50,13 +50,15 @@ def _plot(audio, cfg, plot: Path | None, title: str, force: bool) -> None:
               help=f"Length of each clip (at most {MAX_SYNTH_SECONDS:g} s).")
 @click.option("-n", "n", type=int, default=1, show_default=True,
               help="How many clips (generated as one batch, written one after another).")
-@click.option("--temperature", type=float, default=1.0, show_default=True, help="Softmax temperature.")
+@click.option("--temperature", type=float, default=None,
+              help="Softmax temperature (default: the model's; 0.7 for the shipped generator, where it played "
+                   "the asked pitch most often).")
 @click.option("--model", default="wavenet-notes", show_default=True, help="A shipped model name or a checkpoint path.")
 @plot_option
 @seed_option
 @device_option
 @force_option
-def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, temperature: float, model: str,
+def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, temperature: float | None, model: str,
                   plot: Path | None, seed: int | None, device: str, force: bool) -> None:
     """Generate notes sample by sample with the WaveNet generator (family + pitch conditioned).
 
@@ -110,9 +112,9 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
               help="A shipped vocoder name or a checkpoint path.")
 @click.option("--vocoder", type=click.Choice(["wavenet", "griffinlim"]), default="wavenet", show_default=True,
               help="WaveNet, or 64-iteration Griffin-Lim through the same front end (for comparison).")
-@click.option("--temperature", type=float, default=1.0, show_default=True,
-              help="WaveNet sampling temperature (below 1: less random samples; the shipped "
-                   "vocoder measured worse there, see the README).")
+@click.option("--temperature", type=float, default=None,
+              help="WaveNet sampling temperature (default: the model's, 1.0 for the shipped vocoder; below 1: "
+                   "less random samples, where the shipped vocoder measured worse, see the README).")
 @click.option("--beam", type=int, default=None,
               help="Paths of the WaveNet's mel-guided search: more follow the log-mel more closely and take "
                    "longer, about proportionally; 1 samples plainly (fastest).  [default: 8]")
@@ -120,7 +122,7 @@ def synth_wavenet(out: Path, family: str, pitch: int, seconds: float, n: int, te
 @seed_option
 @device_option
 @force_option
-def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float, beam: int | None,
+def vocode(source: Path, out: Path, model: str, vocoder: str, temperature: float | None, beam: int | None,
            plot: Path | None, seed: int | None, device: str, force: bool) -> None:
     """Turn a log-mel into audio with the WaveNet vocoder.
 

@@ -428,3 +428,91 @@ def test_generator_with_pitch_waves_plays_the_asked_pitch():
         spectrum = torch.fft.rfft(clip * torch.hann_window(4096)).abs()
         assert abs(float(spectrum.argmax()) * 16000 / 4096 - hz) < 8, float(spectrum.argmax()) * 16000 / 4096
         assert float(clip.pow(2).mean().sqrt()) > 0.2  # measured 0.35: the tone, not a quiet hiss
+
+
+def test_note_level_blocks_and_track():
+    """A block's level is its mean square in dB; the track interpolates between block centres."""
+    from soundart.audio.wavenet import LEVEL_FLOOR_DB, level_blocks_db, level_track
+
+    t = torch.arange(1100, dtype=torch.float64)
+    amplitude = torch.where(t < 512, 0.5, 0.05)
+    audio = amplitude * torch.sin(2 * math.pi * t / 16)  # whole periods per block: mean square A^2 / 2
+    audio[1024:] = 0.0  # a short last block of silence
+    blocks = level_blocks_db(audio[None], 512)
+    assert blocks.shape == (1, 3)
+    expect = [10 * math.log10(0.5 ** 2 / 2), 10 * math.log10(0.05 ** 2 / 2)]
+    assert torch.allclose(blocks[0, :2], torch.tensor(expect, dtype=torch.float64), atol=1e-6), blocks
+    assert abs(float(blocks[0, 2]) - LEVEL_FLOOR_DB) < 1e-6
+    track = level_track(blocks, 1536, 512, torch.float64)[0, 0]
+    to_input = (blocks[0] + 40) / 20
+    assert torch.allclose(track[:256], to_input[0].expand(256))  # held before the first centre
+    # centres at samples 255.5 and 767.5: samples 511 and 512 lie either side of halfway
+    assert abs(float(track[511] + track[512]) / 2 - float(to_input[0] + to_input[1]) / 2) < 1e-9
+    assert torch.allclose(track[1280:], to_input[2].expand(256))  # and after the last
+    later = level_track(blocks, 500, 512, torch.float64, start=torch.tensor([700]))[0, 0]
+    assert torch.allclose(later, track[700:1200])
+
+
+def test_note_level_trained_as_read_and_sampled_from_the_family_median(tiny_notes):
+    """Training reads each crop's own level; sampling (and the as-sampled NLL) the family's median level,
+    which the recipe measures on the training notes and the checkpoint keeps."""
+    from soundart import checkpoint
+    from soundart.audio.wavenet import level_blocks_db, level_track
+    from soundart.audio.wavenet_task import WaveNetDataConfig, _notes, family_levels, load_clips
+
+    torch.manual_seed(0)
+    config = WaveNetConfig.debug(n_families=12, note_level=True, note_level_seconds=0.5)
+    model = WaveNet(config).eval()
+    assert model.input.weight.shape[1] == 2  # the previous sample and the level
+    audio = torch.rand(2, 1000) * 0.2 - 0.1
+    side = model.side_inputs(None, 1000, torch.float32, audio=audio)
+    assert torch.allclose(side, level_track(level_blocks_db(audio, 512), 1000, 512))
+    notes = _notes(WaveNetDataConfig(root=str(tiny_notes)), "train")
+    levels = family_levels(notes, config, peak=0.5)
+    assert levels.shape == (12, config.level_blocks) == (12, 16)
+    clips, fam, _ = load_clips(notes, 16 * 512 / 16000, peak=0.5)
+    for f in range(12):
+        mine = fam == f
+        if mine.any():
+            expect = level_blocks_db(clips[mine], 512).median(dim=0).values.float()
+            assert torch.allclose(levels[f], expect, atol=1e-4), f
+    model.family_level.copy_(levels)
+    f = int(fam[0])
+    sampled = model.side_inputs(None, 3000, torch.float32, start=torch.tensor([500]), family=torch.tensor([f]))
+    assert torch.allclose(sampled, level_track(levels[f:f + 1], 3000, 512, start=torch.tensor([500])))
+    checkpoint.save(model, tiny_notes.parent / "level")
+    assert torch.equal(checkpoint.load(tiny_notes.parent / "level").family_level, levels)
+    with torch.no_grad():  # a quieter family median changes the NLL as sampled, not as trained
+        as_trained = float(model.loss(clips[:1], fam[:1]))
+        as_sampled = float(model.loss(clips[:1], fam[:1], waves_in_step=False))
+        model.family_level.sub_(30.0)
+        assert float(model.loss(clips[:1], fam[:1])) == as_trained
+        assert abs(float(model.loss(clips[:1], fam[:1], waves_in_step=False)) - as_sampled) > 1e-3
+    with pytest.raises(ConfigError, match="note_level"):
+        WaveNetConfig(note_level=True)  # without families
+
+
+def test_generator_with_note_level_plays_at_the_level_it_reads():
+    """A tiny generator trained on tones of random level, given a quiet and a loud family median level,
+    samples a quiet and a loud tone: the level input sets the loudness."""
+    from soundart.audio.wavenet_generate import generate
+
+    torch.manual_seed(0)
+    config = WaveNetConfig.debug(n_families=2, note_level=True, note_level_seconds=0.3, input_noise=0.3)
+    model = WaveNet(config)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    t = torch.arange(512, dtype=torch.float64) / 16000
+    for _ in range(200):
+        amplitude = 10 ** (torch.rand(8, 1, dtype=torch.float64) * 1.5 - 2)  # 0.01 to 0.3
+        phase = torch.rand(8, 1, dtype=torch.float64) * 2 * math.pi
+        audio = (amplitude * torch.sin(2 * math.pi * 440 * t + phase)).float()
+        opt.zero_grad()
+        model.loss(audio, torch.randint(0, 2, (8,))).backward()  # the family says nothing of the level
+        opt.step()
+    model.eval()
+    asked = torch.tensor([0.02, 0.25])
+    model.family_level.copy_((20 * torch.log10(asked / math.sqrt(2)))[:, None].expand(2, config.level_blocks))
+    clips = model.decode(generate(model, 4096, batch=2, family=[0, 1], seed=0))
+    rms = clips[:, 1024:].pow(2).mean(-1).sqrt()
+    for got, want in zip(rms.tolist(), (asked / math.sqrt(2)).tolist()):
+        assert want / 2 < got < want * 2, (rms, asked / math.sqrt(2))

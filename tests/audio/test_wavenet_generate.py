@@ -32,9 +32,12 @@ def _model(seed: int = 0, **kw) -> WaveNet:
     return model.eval()
 
 
-@pytest.mark.parametrize("side", [{}, dict(pitch_waves=3, note_clock=2)])
+@pytest.mark.parametrize("side", [{}, dict(pitch_waves=3, note_clock=2),
+                                  dict(pitch_waves=3, note_clock=2, note_level=True, note_level_seconds=0.1)])
 def test_fast_equals_naive_generator_first_2000_samples(side):
     model = _model(n_families=3, pitch_conditioning=True, **side)
+    if model.config.note_level:  # family levels rising from -60 to -10 dB over the first 0.1 s
+        model.family_level.copy_(torch.linspace(-60, -10, model.config.level_blocks).repeat(3, 1))
     kw = dict(batch=2, family=[0, 2], pitch=[60, 43], seed=7, dtype=torch.float64)
     fast = generate(model, 2000, method="fast", **kw)
     naive = generate(model, 2000, method="naive", **kw)
@@ -46,6 +49,17 @@ def test_fast_equals_naive_generator_first_2000_samples(side):
     f32 = generate(model, 2000, method="fast", batch=2, family=[0, 2], pitch=[60, 43], seed=7)
     assert (f32[:, :500] == fast[:, :500]).float().mean() > 0.99
 
+
+
+def test_sampling_temperature_comes_from_the_model_unless_given():
+    model = _model(n_families=3)
+    model.config.sampling_temperature = 0.5
+    kw = dict(batch=2, family=[0, 2], seed=7)
+    default = generate(model, 300, **kw)
+    assert torch.equal(default, generate(model, 300, temperature=0.5, **kw))
+    assert not torch.equal(default, generate(model, 300, temperature=1.0, **kw))
+    with pytest.raises(ConfigError, match="sampling_temperature"):
+        WaveNetConfig(sampling_temperature=0)
 
 def test_fast_equals_naive_vocoder():
     model = _model(local=True)

@@ -47,7 +47,9 @@ def _tone_mel(features, n_samples: int) -> torch.Tensor:
 
 def check_generator():
     # side inputs: pitch 108's harmonics 2 and 3 are past Nyquist
-    model = _model(n_families=3, pitch_conditioning=True, pitch_waves=3, note_clock=2)
+    model = _model(n_families=3, pitch_conditioning=True, pitch_waves=3, note_clock=2, note_level=True,
+                   note_level_seconds=0.1)
+    model.family_level.copy_(torch.linspace(-60, -10, model.config.level_blocks).repeat(3, 1))
     kw = dict(batch=2, family=[0, 2], pitch=[60, 108], seed=7)
     got = generate(model, N, method="triton", dtype=torch.float64, **kw)
     naive = generate(model, N, method="naive", dtype=torch.float64, **kw)
