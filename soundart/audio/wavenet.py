@@ -542,7 +542,7 @@ class WaveNet(nn.Module):
     # ---- the network --------------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, family: torch.Tensor | None = None, pitch: torch.Tensor | None = None,
                 mel: torch.Tensor | None = None, side: torch.Tensor | None = None) -> torch.Tensor:
-        """``side``: the side inputs (:meth:`side_inputs`; default: waves from phase 0, clips from the onset)."""
+        """``side``: the side inputs (:meth:`side_inputs`; default: as sampled from the note's onset)."""
         B, T = inputs.shape
         cfg = self.config
         if side is None and cfg.side_channels:
