@@ -109,7 +109,7 @@ class WaveNetConfig:
         Why: a pitch embedding alone did not make the generator play the pitch (none of 36 notes).
         It needs ``input_noise``: with clean previous samples the network predicts from them and
         leaves the waves unused (tried: the same NLL, still unpitched); and ``note_clock``. With these,
-        ``note_level`` and temperature 0.7 the shipped generator plays the asked pitch in 28-29 of 36
+        ``note_level`` and temperature 0.7 the shipped generator plays the asked pitch in 30-31 of 36
         notes (trained on notes scaled to one peak, ``WaveNetDataConfig.peak_normalize``). 0 = off.
     note_clock : generator only: the input layer also reads ``note_clock`` decaying exponentials of
         the time since the note's onset, ``exp(-t / tau)`` with ``tau`` = 25 ms, 100 ms, 400 ms, ...
