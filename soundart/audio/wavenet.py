@@ -379,7 +379,7 @@ def level_track(blocks_db: torch.Tensor, n_samples: int, hop: int, dtype: torch.
     start = torch.zeros(B, dtype=torch.long) if start is None else start.reshape(-1).long().cpu()
     t = start[:, None].double() + torch.arange(n_samples, dtype=torch.float64)  # (B, T) samples after block 0
     pos = ((t + 0.5) / hop - 0.5).clamp(0, n_blocks - 1)  # in blocks, between centres
-    i0 = pos.floor().long().clamp(max=n_blocks - 1)
+    i0 = pos.floor().long()
     i1 = (i0 + 1).clamp(max=n_blocks - 1)
     w = pos - i0.double()
     db = blocks_db.double().cpu()
@@ -524,7 +524,7 @@ class WaveNet(nn.Module):
                 if family is None:
                     raise ConfigError("this WaveNet needs a family (it is family-conditioned)")
                 levels = self.family_level[family.to(self.family_level.device).long().reshape(-1)]
-                parts.append(level_track(levels, n_samples, cfg.level_hop, dtype, start).cpu())
+                parts.append(level_track(levels, n_samples, cfg.level_hop, dtype, start))
         if not parts:
             return None
         return torch.cat([p.to(parts[0].device) for p in parts], dim=1)

@@ -250,29 +250,24 @@ def family_levels(notes, config: WaveNetConfig, peak: float, per_family: int = 2
     """Each family's median note level in dB per block after the onset, ``(n_families, level_blocks)``
     (``WaveNetConfig.note_level``), from up to ``per_family`` of ``notes`` each (drawn with ``seed``),
     scaled to ``peak`` as in training; a family without notes gets the median over all of them."""
-    import soundfile
+    import copy
 
-    from soundart.audio.wavenet import LEVEL_FLOOR_DB, level_blocks_db
+    from soundart.audio.wavenet import level_blocks_db
 
     hop, n_blocks = config.level_hop, config.level_blocks
     rows = list(notes.rows)
     random.Random(seed).shuffle(rows)
-    levels: dict[int, list[torch.Tensor]] = {}
-    for row in rows:
-        f = notes.family_names.index(row.family)
-        if len(levels.setdefault(f, [])) >= per_family:
-            continue
-        audio = scaled_to_peak(soundfile.read(str(notes.root / row.file), stop=n_blocks * hop, dtype="float32")[0],
-                               row, peak)
-        audio = np.pad(audio, (0, n_blocks * hop - len(audio)))  # a short note is silent after its end
-        levels[f].append(level_blocks_db(torch.from_numpy(audio)[None], hop)[0])
+    levels: dict[int, torch.Tensor] = {}  # family -> (notes, blocks)
+    for f, name in enumerate(notes.family_names):
+        mine = copy.copy(notes)
+        mine.rows = [r for r in rows if r.family == name][:per_family]
+        if mine.rows:  # load_clips pads a short note with silence after its end
+            levels[f] = level_blocks_db(load_clips(mine, n_blocks * hop / config.sample_rate, peak)[0], hop)
     if not levels:
         raise ConfigError("wavenet: note_level needs training notes to measure the families' levels")
-    everyone = torch.stack([x for xs in levels.values() for x in xs]).median(dim=0).values
-    out = torch.full((config.n_families, n_blocks), LEVEL_FLOOR_DB, dtype=torch.float64)
-    for f in range(config.n_families):
-        out[f] = torch.stack(levels[f]).median(dim=0).values if levels.get(f) else everyone
-    return out.float()
+    everyone = torch.cat(list(levels.values())).median(dim=0).values
+    return torch.stack([levels[f].median(dim=0).values if f in levels else everyone
+                        for f in range(config.n_families)]).float()
 
 
 def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
