@@ -388,13 +388,27 @@ def level_track(blocks_db: torch.Tensor, n_samples: int, hop: int, dtype: torch.
 
 
 def harmonic_phases(audio: torch.Tensor, pitch: torch.Tensor, harmonics: int, sample_rate: int) -> torch.Tensor:
-    """Each harmonic's phase in ``audio`` ``(B, T)`` at sample 0, ``(B, harmonics)`` radians: for
-    ``x ~ A sin(w t + p)``, ``sum x sin(w t) ~ A T cos(p) / 2`` and ``sum x cos(w t) ~ A T sin(p) / 2``."""
-    waves = pitch_waves(pitch, audio.shape[-1], harmonics, sample_rate, dtype=torch.float64)
+    """Each harmonic's phase in ``audio`` ``(B, T)`` at sample 0, ``(B, harmonics)`` radians."""
+    return _phases_along(audio, pitch_waves(pitch, audio.shape[-1], harmonics, sample_rate, dtype=torch.float64))
+
+
+def _phases_along(audio: torch.Tensor, waves: torch.Tensor) -> torch.Tensor:
+    """Each harmonic's phase in ``audio`` ``(B, T)`` against its phase-0 ``waves`` ``(B, 2K, T)`` (float64):
+    for ``x ~ A sin(w t + p)``, ``sum x sin(w t) ~ A T cos(p) / 2`` and ``sum x cos(w t) ~ A T sin(p) / 2``."""
+    k = waves.shape[1] // 2
     x = audio.detach().double()[:, None, :]
-    along_sin = (x * waves[:, :harmonics].to(x.device)).sum(-1)
-    along_cos = (x * waves[:, harmonics:].to(x.device)).sum(-1)
-    return torch.atan2(along_cos, along_sin)
+    along_sin = (x * waves[:, :k].to(x.device)).sum(-1)
+    along_cos = (x * waves[:, k:].to(x.device)).sum(-1)
+    return torch.atan2(along_cos, along_sin).cpu()
+
+
+def _shift_phases(waves: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+    """Phase-0 ``waves`` ``(B, 2K, T)`` advanced by ``phase`` ``(B, K)`` radians: ``sin(a + p) = sin a cos p
+    + cos a sin p``, ``cos(a + p) = cos a cos p - sin a sin p`` (what ``pitch_waves`` gives with ``phase``)."""
+    k = waves.shape[1] // 2
+    sin, cos = waves[:, :k], waves[:, k:]
+    c, s = torch.cos(phase)[:, :, None].to(waves), torch.sin(phase)[:, :, None].to(waves)
+    return torch.cat([sin * c + cos * s, cos * c - sin * s], dim=1)
 
 
 def upsample_frames(frames: torch.Tensor, n_samples: int, hop: int) -> torch.Tensor:
@@ -510,9 +524,10 @@ class WaveNet(nn.Module):
         if cfg.pitch_waves:
             if pitch is None:
                 raise ConfigError("this WaveNet needs a pitch (it is pitch-conditioned)")
-            pitch = pitch.reshape(-1)
-            phase = None if audio is None else harmonic_phases(audio, pitch, cfg.pitch_waves, cfg.sample_rate)
-            parts.append(pitch_waves(pitch, n_samples, cfg.pitch_waves, cfg.sample_rate, phase, dtype))
+            waves = pitch_waves(pitch.reshape(-1), n_samples, cfg.pitch_waves, cfg.sample_rate, dtype=torch.float64)
+            if audio is not None:  # in step with the note: its phases, measured against these same waves
+                waves = _shift_phases(waves, _phases_along(audio, waves))
+            parts.append(waves.to(device=pitch.device, dtype=dtype))
         if cfg.note_clock:
             if start is None:
                 raise ConfigError("this WaveNet reads a note clock: give each clip's start after the onset")
@@ -528,6 +543,11 @@ class WaveNet(nn.Module):
         if not parts:
             return None
         return torch.cat([p.to(parts[0].device) for p in parts], dim=1)
+
+    def onset_side_inputs(self, batch: int, n_samples: int, dtype: torch.dtype, pitch: torch.Tensor | None = None,
+                          family: torch.Tensor | None = None) -> torch.Tensor | None:
+        """The side inputs as sampled for ``batch`` clips that start at the note's onset (generation)."""
+        return self.side_inputs(pitch, n_samples, dtype, start=torch.zeros(batch, dtype=torch.long), family=family)
 
     def frame_conditioning(self, mel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, F)`` in dB -> per-layer gate inputs per frame ``(B, L, 2R, F)``."""
@@ -546,7 +566,7 @@ class WaveNet(nn.Module):
         B, T = inputs.shape
         cfg = self.config
         if side is None and cfg.side_channels:
-            side = self.side_inputs(pitch, T, inputs.dtype, start=torch.zeros(B, dtype=torch.long), family=family)
+            side = self.onset_side_inputs(B, T, inputs.dtype, pitch, family)
         gbias = self.global_bias(B, family, pitch)  # (B, L, 2R)
         frames = self.frame_conditioning(mel) if self.local_proj is not None else None
         if frames is not None:
@@ -627,12 +647,12 @@ class WaveNet(nn.Module):
     # ---- training -----------------------------------------------------------------------------
     def loss(self, audio: torch.Tensor, family: torch.Tensor | None = None, pitch: torch.Tensor | None = None,
              mel: torch.Tensor | None = None, start: torch.Tensor | None = None,
-             waves_in_step: bool = True) -> torch.Tensor:
+             as_sampled: bool = False) -> torch.Tensor:
         """Mean NLL (nats per sample) of the codes of ``audio`` ``(B, T)``: 256 mu-law classes or 16-bit
         levels (of the excitation, with linear prediction). ``start`` ``(B,)``: where each crop starts
-        after its note's onset (the note clock; default 0). ``waves_in_step``: side inputs as trained
-        (pitch waves with the phases measured in ``audio``, its own level), else as sampled (waves
-        from phase 0, the family's median level)."""
+        after its note's onset (the note clock; default 0). Side inputs as trained (pitch waves with the
+        phases measured in ``audio``, its own level), or ``as_sampled`` (waves from phase 0, the
+        family's median level)."""
         if self.config.lpc_order:
             if mel is None:
                 raise ConfigError("this WaveNet is a vocoder: give it a log-mel")
@@ -645,7 +665,7 @@ class WaveNet(nn.Module):
             prev = prev + std * torch.randn_like(prev)
         if start is None:
             start = torch.zeros(audio.shape[0], dtype=torch.long)
-        side = self.side_inputs(pitch, audio.shape[-1], audio.dtype, audio if waves_in_step else None, start, family)
+        side = self.side_inputs(pitch, audio.shape[-1], audio.dtype, None if as_sampled else audio, start, family)
         out = self(prev, family, pitch, mel, side)
         if self.config.output == "mulaw":
             return F.cross_entropy(out, q)

@@ -349,8 +349,7 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
         if order:
             frame = frame_index(n_samples, coeffs.shape[1], cfg.features.hop_length)
         gb = model.global_bias(batch, family, pitch)  # (B, L, 2R)
-        side = model.side_inputs(pitch, n_samples, dtype, start=torch.zeros(batch, dtype=torch.long),
-                                 family=family)  # (B, C, T)
+        side = model.onset_side_inputs(batch, n_samples, dtype, pitch, family)  # (B, C, T)
         local = None
         if mel is not None:
             frames = model.frame_conditioning(mel.to(dtype))  # (B, L, 2R, F)
@@ -464,7 +463,7 @@ def _fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np
     gb = model.global_bias(batch, fam, pit) if np_dtype == np.float32 \
         else _in_float64(model, lambda: model.global_bias(batch, fam, pit))
     gb = np.ascontiguousarray(gb.detach().cpu().double().numpy().astype(np_dtype))  # (B, L, 2R)
-    side = model.side_inputs(pit, n_samples, torch.float64, start=torch.zeros(batch, dtype=torch.long), family=fam)
+    side = model.onset_side_inputs(batch, n_samples, torch.float64, pit, fam)
     side = np.zeros((batch, 1, 0), dtype=np_dtype) if side is None \
         else np.ascontiguousarray(side.transpose(1, 2).cpu().numpy().astype(np_dtype))
     if mel is not None:

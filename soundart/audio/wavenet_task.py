@@ -305,8 +305,8 @@ def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dic
     """Held-out (test split, unseen programs) metrics.
 
     generator: NLL in bits per sample of the first ``eval_seconds`` of ``eval_items`` notes (scaled as in
-    training, ``peak_normalize``); with pitch waves, with the side inputs as trained (waves in step with
-    each note, its own level) and as sampled (``..._phase0``: waves from phase 0 and, with ``note_level``,
+    training, ``peak_normalize``); with pitch waves or the note level, both with the side inputs as trained
+    (waves in step with each note, its own level) and as sampled (``..._as_sampled``: waves from phase 0,
     the family's median level).
     vocoder: log-mel L1 (dB) of WaveNet-vocoded audio vs 64-iteration Griffin-Lim from the same mel.
     """
@@ -318,9 +318,9 @@ def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dic
         result = {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds,
                                                                   peak=data.peak_normalize), 4),
                   "test_notes": len(test.rows)}
-        if model.config.pitch_waves:
-            result["test_nll_bits_per_sample_phase0"] = round(
-                generator_nll(model, test, data.eval_seconds, waves_in_step=False, peak=data.peak_normalize), 4)
+        if model.config.pitch_waves or model.config.note_level:  # the side inputs that sampling guesses
+            result["test_nll_bits_per_sample_as_sampled"] = round(
+                generator_nll(model, test, data.eval_seconds, as_sampled=True, peak=data.peak_normalize), 4)
         return result
     result = vocoder_l1(model, test, data.eval_seconds)
     return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}
@@ -341,8 +341,9 @@ def load_clips(notes, seconds: float, peak: float = 0.0) -> tuple[torch.Tensor, 
     return torch.stack(audio), torch.tensor(fam), torch.tensor(pitch)
 
 
-def generator_nll(model: WaveNet, notes, seconds: float, waves_in_step: bool = True, peak: float = 0.0) -> float:
-    """Mean NLL (bits per sample) of the model on the notes' first ``seconds`` (``waves_in_step``:
+@torch.no_grad()
+def generator_nll(model: WaveNet, notes, seconds: float, as_sampled: bool = False, peak: float = 0.0) -> float:
+    """Mean NLL (bits per sample) of the model on the notes' first ``seconds`` (``as_sampled``:
     see :meth:`WaveNet.loss`; ``peak``: see :func:`load_clips`)."""
     import math
 
@@ -351,7 +352,7 @@ def generator_nll(model: WaveNet, notes, seconds: float, waves_in_step: bool = T
     total = 0.0
     for i in range(len(audio)):
         loss = model.loss(audio[i:i + 1].to(device), fam[i:i + 1].to(device), pitch[i:i + 1].to(device),
-                          waves_in_step=waves_in_step)
+                          as_sampled=as_sampled)
         total += float(loss)
     return total / len(audio) / math.log(2)
 
