@@ -13,8 +13,9 @@ Rows:
 3. whether the generator plays the pitch it is asked for: the median pyin f0 of 1 s notes of every
    family at MIDI 48, 60 and 72, within 50 cents of the asked pitch, against real held-out (test)
    notes at those pitches measured the same way; and how many of those clips are near silent
-   (RMS under 0.01, about -40 dBFS); at the model's sampling temperature unless
-   --pitch-temperatures, for each of --pitch-seeds.
+   (RMS under 0.01, about -40 dBFS), and how clean they are: the median harmonic-to-noise ratio
+   (energy within 3% of the asked pitch's harmonics against the rest, 60 Hz - 7.5 kHz, 0.1-0.9 s);
+   at the model's sampling temperature unless --pitch-temperatures, for each of --pitch-seeds.
 4. vocoder: log-mel L1 (dB) against the original held-out notes (test split: programs
    never seen in training) of WaveNet-vocoded audio (its mel-guided beam search at --beam paths,
    the default ``soundart vocode`` uses, and plain sampling) vs 64-iteration Griffin-Lim from the same mel;
@@ -74,6 +75,27 @@ def _near_silent(clips) -> int:
     return sum(float(np.sqrt(np.mean(np.square(a)))) < QUIET_RMS for a in clips)
 
 
+def _harmonic_to_noise_db(audio, sr: int, midi: int) -> float:
+    """Energy within 3% of a harmonic of ``midi`` against the rest, 60 Hz - 7.5 kHz, in dB, over 0.1-0.9 s
+    of a note (Hann window): the sampling noise between the harmonics that a WaveNet adds."""
+    import numpy as np
+
+    f0 = 440.0 * 2.0 ** ((midi - 69) / 12)
+    x = audio[int(0.1 * sr):int(0.9 * sr)]
+    power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
+    freq = np.fft.rfftfreq(len(x), 1 / sr)
+    band = (freq > 60) & (freq < 7500)
+    k = np.round(freq / f0)
+    near = (k >= 1) & (np.abs(freq - k * f0) <= 0.03 * f0)
+    return float(10 * np.log10((power[band & near].sum() + 1e-12) / (power[band & ~near].sum() + 1e-12)))
+
+
+def _median_hnr(clips, sr: int, pitches) -> str:
+    import numpy as np
+
+    return f"{np.median([_harmonic_to_noise_db(a, sr, p) for a, p in zip(clips, pitches)]):.1f} dB"
+
+
 def _median_midi(audio, sr: int) -> float | None:
     """Median pyin pitch (MIDI) over the voiced frames, None when fewer than 3 are voiced."""
     import librosa
@@ -86,8 +108,9 @@ def _median_midi(audio, sr: int) -> float | None:
 
 def _pitch_rows(model, notes_root: Path, seeds: list[int], temperatures: list[float | None]
                 ) -> list[tuple[str, str, str, str]]:
-    """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents), and how
-    many of each are near silent: one pair of rows per sampling temperature (None: the model's) and seed."""
+    """Generated notes at the asked pitch vs real test notes at those pitches (pyin, 50 cents), how many
+    of each are near silent and their median harmonic-to-noise ratio: three rows per sampling
+    temperature (None: the model's) and seed."""
     import random
 
     from soundart.audio.notes import NotesDataset
@@ -96,11 +119,12 @@ def _pitch_rows(model, notes_root: Path, seeds: list[int], temperatures: list[fl
     cfg = model.config
     label = f"generator at the asked pitch (pyin within 50 cents; MIDI {'/'.join(map(str, PITCH_CHECK))}, 1 s)"
     quiet_label = f"  of those clips near silent (RMS < {QUIET_RMS})"
+    hnr_label = "  their median harmonic-to-noise ratio (0.1-0.9 s)"
     if not (cfg.pitch_conditioning and cfg.n_families):
         return [(label, "not measured", "(not a family + pitch generator)", "")]
     sr = cfg.sample_rate
     asked = [(f, p) for f in range(cfg.n_families) for p in PITCH_CHECK]
-    reference, reference_quiet = "no notes dataset", ""
+    reference, reference_quiet, reference_hnr = "no notes dataset", "", ""
     if (notes_root / "manifest.csv").is_file():
         test = NotesDataset(notes_root, split="test", seconds=1.0)
         rows = [i for i, r in enumerate(test.rows) if r.pitch in PITCH_CHECK]
@@ -110,6 +134,7 @@ def _pitch_rows(model, notes_root: Path, seeds: list[int], temperatures: list[fl
         real = [(_median_midi(a, test.sr), test.rows[i].pitch) for a, i in zip(real_clips, rows)]
         reference = f"real test notes {sum(m is not None and abs(m - p) <= 0.5 for m, p in real)}/{len(real)}"
         reference_quiet = f"real {_near_silent(real_clips)}/{len(real)}"
+        reference_hnr = f"real {_median_hnr(real_clips, test.sr, [test.rows[i].pitch for i in rows])}"
     out = []
     for temperature in temperatures:
         temp = cfg.sampling_temperature if temperature is None else temperature
@@ -122,7 +147,8 @@ def _pitch_rows(model, notes_root: Path, seeds: list[int], temperatures: list[fl
             first = not out
             out += [(label if first else "", reference if first else "",
                      f"{ours}/{len(asked)} (seed {seed}, T {temp:g})", f"{cfg.n_families} families" if first else ""),
-                    (quiet_label, reference_quiet if first else "", f"{_near_silent(clips)}/{len(asked)}", "")]
+                    (quiet_label, reference_quiet if first else "", f"{_near_silent(clips)}/{len(asked)}", ""),
+                    (hnr_label, reference_hnr if first else "", _median_hnr(clips, sr, [p for _, p in asked]), "")]
     return out
 
 
