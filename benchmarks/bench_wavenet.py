@@ -78,9 +78,10 @@ def _near_silent(clips) -> int:
 def _harmonic_to_noise_db(audio, sr: int, midi: int) -> float:
     """Energy within 3% of a harmonic of ``midi`` against the rest, 60 Hz - 7.5 kHz, in dB, over 0.1-0.9 s
     of a note (Hann window): the sampling noise between the harmonics that a WaveNet adds."""
+    import librosa
     import numpy as np
 
-    f0 = 440.0 * 2.0 ** ((midi - 69) / 12)
+    f0 = float(librosa.midi_to_hz(midi))
     x = audio[int(0.1 * sr):int(0.9 * sr)]
     power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2
     freq = np.fft.rfftfreq(len(x), 1 / sr)
