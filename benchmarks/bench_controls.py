@@ -34,7 +34,8 @@ ASKED_TEMPO = 90.0
 
 
 def run_sketch(args: list[str]) -> None:
-    done = subprocess.run(SOUNDART + ["sketch", *args], capture_output=True, text=True)
+    """``soundart sketch --style chorale ARGS`` (chorales: the style with 4/4 and 3/4 and the primers' style)."""
+    done = subprocess.run(SOUNDART + ["sketch", "--style", "chorale", *args], capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"soundart sketch {' '.join(args)} failed: {done.stderr.strip()}")
 

@@ -12,9 +12,11 @@ step $S features examples/data/clip.ogg --kind logmel --out "$OUT/clip-logmel.np
 step $S features examples/data/clip.ogg --kind chroma --out "$OUT/clip-chroma.npy" --plot "$OUT/clip-chroma.png" --force
 step $S invert "$OUT/clip-logmel.npy" -o "$OUT/clip-resynth.wav" --seed 0 --force
 
-# the musician: a MIDI sketch with its piano roll, rendered to audio
-step $S sketch -o "$OUT/idea.mid" --key "D minor" --tempo 90 --bars 8 --seed 1 --plot "$OUT/idea.png" --force
+# the musician: a pop band over named chords (with its piano roll, rendered to audio), a jig, a jazz head
+step $S sketch -o "$OUT/idea.mid" --style pop --chords "Am F C G" --bars 8 --seed 1 --plot "$OUT/idea.png" --force
 step $S render "$OUT/idea.mid" -o "$OUT/idea.wav" --force
+step $S sketch -o "$OUT/jig.mid" --style fiddle --meter 6/8 --key D --seed 1 --force
+step $S sketch -o "$OUT/head.mid" --style jazz --chords "Dm7 G7 Cmaj7 A7" --program bass=32 --seed 1 --force
 
 # the sound designer: notes from the mel VAE, WaveNet and the spectrogram GAN; a vocoded clip; style transfer
 step $S synth vae -n 2 --family strings --pitch 55 --seed 1 -o "$OUT/strings.wav" --plot "$OUT/strings.png" --force

@@ -6,6 +6,8 @@ The public API, imported lazily so that ``import soundart`` stays light::
     audio, sr = soundart.load_audio("song.ogg", sr=22050)
     mel = soundart.logmel(audio, soundart.FeatureConfig())
     model = soundart.load_model("NAME")          # a shipped model, or a checkpoint path
+    sketches = soundart.sketch(style="pop", chords="Am F C G", bars=8, seed=1)
+    sketches[0].save("idea.mid")
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ __version__ = "0.1.0"
 
 # public name -> "module:attribute"
 _API: dict[str, str] = {
+    "sketch": "soundart.music.sketch:sketch",
     "load_model": "soundart.models:load_model",
     "save": "soundart.checkpoint:save",
     "load": "soundart.checkpoint:load",

@@ -235,10 +235,39 @@ def load_midi(path: str | os.PathLike, require_notes: bool = True) -> pretty_mid
     return midi
 
 
-def save_midi(midi: pretty_midi.PrettyMIDI, path: str | os.PathLike, force: bool = False) -> Path:
-    """Write a PrettyMIDI object to ``path`` atomically."""
+def save_midi(midi: pretty_midi.PrettyMIDI, path: str | os.PathLike, force: bool = False,
+              markers: list[tuple[float, str]] | None = None) -> Path:
+    """Write a PrettyMIDI object to ``path`` atomically.
+
+    ``markers`` ``[(seconds, text), ...]`` become marker meta events on the first track (a DAW shows
+    them on its timeline, e.g. one chord symbol per bar).
+    """
     if Path(path).suffix.lower() not in MIDI_SUFFIXES:
         raise BadInputError(f"{path}: a MIDI output needs a .mid or .midi suffix")
     with atomic_output(path, force) as tmp:
         midi.write(str(tmp))
+        if markers:
+            _add_markers(tmp, midi, markers)
     return Path(path)
+
+
+def _add_markers(path: Path, midi: pretty_midi.PrettyMIDI, markers: list[tuple[float, str]]) -> None:
+    import mido
+
+    mf = mido.MidiFile(str(path))
+    track = mf.tracks[0]
+    events, now = [], 0  # absolute ticks of the track's events
+    for msg in track:
+        now += msg.time
+        events.append((now, msg))
+    end = [e for e in events if e[1].type == "end_of_track"]
+    events = [e for e in events if e[1].type != "end_of_track"]
+    events += [(midi.time_to_tick(t), mido.MetaMessage("marker", text=str(text))) for t, text in markers]
+    events.sort(key=lambda e: e[0])
+    last = max([events[-1][0]] + [e[0] for e in end]) if events else 0
+    track.clear()
+    prev = 0
+    for tick, msg in events + [(last, mido.MetaMessage("end_of_track"))]:
+        track.append(msg.copy(time=tick - prev))
+        prev = tick
+    mf.save(str(path))

@@ -30,9 +30,11 @@ DEFAULT_MODELS: dict[str, ShippedModel] = {
                             "spectrogram GAN clips by instrument family (soundart synth gan)", "specgan-finetune"),
     "melvae": ShippedModel("melvae", "melvae", "audio notes (soundart synth vae/morph/reconstruct): "
                            "mel-spectrogram VAE conditioned on pitch and instrument family", "melvae"),
-    "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch): LSTM over event tokens", "rnn-default"),
+    "rnn": ShippedModel("rnn", "music-rnn", "MIDI sketches (soundart sketch --model rnn): LSTM over band tokens "
+                        "(styles, parts, chords); the small, fastest model", "music-rnn"),
     "transformer": ShippedModel("transformer", "music-transformer", "MIDI sketches (soundart sketch default): "
-                                "Music Transformer (relative attention) over event tokens", "transformer"),
+                                "Music Transformer (relative attention) over band tokens: styles, parts "
+                                "melody/chords/bass/drums, a chord per bar", "music-transformer"),
     "wavenet-notes": ShippedModel("wavenet-notes", "wavenet-notes",
                                   "WaveNet note generator (soundart synth wavenet): family + pitch conditioned, 16 kHz",
                                   "wavenet-notes"),
@@ -91,12 +93,20 @@ def describe_models() -> list[dict[str, Any]]:
             rows.append(row)
             continue
         meta = document.get("metadata", {})
+        quality = dict(meta.get("metrics", {}))
+        styles = quality.pop("styles", None)
+        if styles:  # a band sketch model: its styles and each one's held-out NLL
+            pitched = [s for s, v in styles.items() if set(v["parts"]) - {"drums"}]
+            grooves = [s for s, v in styles.items() if "drums" in v["parts"]]
+            row["styles"] = f"{', '.join(pitched)}; drum grooves: {', '.join(grooves)}"
+            quality["test_nll_per_token"] = ", ".join(f"{s} {v['test_nll_per_token']:.3f}" for s, v in styles.items()
+                                                      if "test_nll_per_token" in v)
         row.update({
             "kind": document["kind"],
             "size_mb": round(weights.stat().st_size / 1e6, 2),
             "trained_on": meta.get("data", ""),
             "steps": meta.get("steps"),
-            "quality": meta.get("metrics", {}),
+            "quality": quality,
         })
         rows.append(row)
     return rows

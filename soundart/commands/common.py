@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +16,22 @@ device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda
                              show_default=True, help="Where to run: GPU when present with auto.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
 seed_option = click.option("--seed", type=int, default=None, help="Random seed for a repeatable result.")
+
+
+@contextlib.contextmanager
+def flags_in_errors(flags: dict[str, str]):
+    """Re-raise a library ConfigError with its argument names written as the CLI's flags
+    (``{"top_k": "--top-k"}``: "top_k must be ..." -> "--top-k must be ...", "drums=funk" -> "--drums funk")."""
+    from soundart.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as exc:
+        text = str(exc)
+        for name, flag in flags.items():
+            text = re.sub(rf"\b{re.escape(name)}(?= must)", flag, text)
+            text = re.sub(rf"\b{re.escape(name)}=", f"{flag} ", text)
+        raise ConfigError(text) from None
 
 
 def positive(name: str, value: float | int | None, allow_zero: bool = False) -> None:

@@ -12,13 +12,9 @@ from typing import Any
 
 import click
 
-from soundart.commands.common import force_option, format_rows, seed_option
+from soundart.commands.common import flags_in_errors, force_option, format_rows, seed_option
 
 SKETCH_DEFAULT_MODEL = "transformer"
-MAX_BARS = 1000  # ~45 minutes of music at 90 bpm in 4/4; about half a minute of sketching on one CPU core
-KEY_STRENGTH = 1.25  # 100 "D minor" sketches: 94% estimated D minor (31% at 0); see key_pitch_bias
-COMMON_KEYS = ("C major", "G major", "D major", "F major", "Bb major", "A major", "Eb major",
-               "A minor", "D minor", "E minor", "G minor", "C minor", "B minor")
 
 
 def _outputs(output: Path, n: int) -> list[Path]:
@@ -27,24 +23,56 @@ def _outputs(output: Path, n: int) -> list[Path]:
     return [output.with_name(f"{output.stem}-{i}{output.suffix}") for i in range(1, n + 1)]
 
 
+def _shipped_styles() -> str:
+    """The default model's styles and grooves, read from its checkpoint (for --help)."""
+    try:
+        from soundart.checkpoint import read_document
+        from soundart.models import shipped_path
+        from soundart.music.sample import read_codec_config
+        from soundart.music.sketch import model_styles
+
+        doc = read_document(shipped_path(SKETCH_DEFAULT_MODEL))
+        styles = model_styles(doc, read_codec_config(doc))
+    except Exception:  # --help must work even without weights
+        return "see soundart models"
+    pitched = [s for s, i in styles.items() if i.pitched or not i.parts]
+    grooves = [s for s, i in styles.items() if "drums" in i.parts]
+    return f"{', '.join(pitched)}; drum grooves: {', '.join(grooves)}" if grooves else ", ".join(pitched)
+
+
+class _StyleHelp(click.Option):
+    """--style's help names the styles of the shipped default model, read only when help is shown."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        self.help = f"Style (the default model's: {_shipped_styles()}). Default pop."
+        return super().get_help_record(ctx)
+
+
 @click.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("sketch.mid"), show_default=True,
               help="MIDI file to write (with -n N: NAME-1.mid ... NAME-N.mid).")
 @click.option("--model", "model_spec", default=SKETCH_DEFAULT_MODEL, show_default=True,
               help="A shipped model name (rnn, transformer) or a checkpoint path.")
-@click.option("--style", default=None, help="Style control token: chorale, folk, fiddle, ... (default chorale).")
+@click.option("--style", default=None, cls=_StyleHelp, help="Style.")
+@click.option("--tracks", default=None, help="Parts to write: any of melody,chords,bass,drums "
+              "(default: the style's band, e.g. pop = all four, fiddle = melody,chords).")
+@click.option("--chords", default=None, help='One chord per bar, repeated to fill --bars, e.g. "Am F C G7" or '
+              '"Dm7 G7 Cmaj7 C/E" (default: the model picks).')
+@click.option("--drums", "groove", default=None, help="Groove of the drum part, e.g. funk (default: the style's).")
 @click.option("--key", default=None, help='Key, e.g. "D minor", "F#", "Bbm" (default: from the primer, else drawn).')
 @click.option("--tempo", type=float, default=None, help="Tempo in bpm (default: primer's, else the style's).")
-@click.option("--meter", default=None, help='Time signature, e.g. "3/4" (default: primer\'s, else 4/4).')
-@click.option("--bars", type=int, default=8, show_default=True, help=f"Bars to write (after the primer), 1-{MAX_BARS}.")
-@click.option("--program", type=int, default=None, help="GM program 0-127 for every note (default: model's choice).")
+@click.option("--meter", default=None, help='Time signature, e.g. "3/4" (default: primer\'s, else the style\'s).')
+@click.option("--bars", type=int, default=8, show_default=True, help="Bars to write (after the primer), 1-1000.")
+@click.option("--program", "program_specs", multiple=True,
+              help="GM program per part, PART=N (e.g. --program bass=33 --program melody=65); a plain N sets "
+                   "every note's program on a model without parts.")
 @click.option("--primer", type=click.Path(path_type=Path), default=None, help="A MIDI file to continue.")
 @click.option("--include-primer", is_flag=True, help="Keep the primer's bars at the start of the output.")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="Sampling temperature (> 0).")
 @click.option("--top-k", type=int, default=None, help="Sample among the K likeliest tokens.")
 @click.option("--top-p", type=float, default=0.95, show_default=True, help="Nucleus sampling mass in (0, 1].")
 @click.option("--free-pitch", is_flag=True, help="Let the model leave the key's scale (default: notes stay in key).")
-@click.option("--key-strength", type=float, default=KEY_STRENGTH, show_default=True,
+@click.option("--key-strength", type=float, default=1.25, show_default=True,
               help="How hard notes lean toward the key, away from its relative key (0 = the model's own choice).")
 @seed_option
 @click.option("-n", "count", type=int, default=1, show_default=True, help="How many sketches.")
@@ -54,145 +82,87 @@ def _outputs(output: Path, n: int) -> list[Path]:
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto = NumPy for the LSTM and the Transformer (fastest); cpu/cuda = torch.")
 @force_option
-def sketch(output: Path, model_spec: str, style: str | None, key: str | None, tempo: float | None,
-           meter: str | None, bars: int, program: int | None, primer: Path | None, include_primer: bool,
-           temperature: float, top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float,
-           seed: int | None, count: int, plot: Path | None, render: Path | None, device: str, force: bool) -> None:
-    """Write a MIDI sketch (or -n of them) from a token model: style, key, tempo, meter, bars.
+def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None, chords: str | None,
+           groove: str | None, key: str | None, tempo: float | None, meter: str | None, bars: int,
+           program_specs: tuple[str, ...], primer: Path | None, include_primer: bool, temperature: float,
+           top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
+           count: int, plot: Path | None, render: Path | None, device: str, force: bool) -> None:
+    """Write a MIDI sketch (or -n of them): a band in a style, over the chords you name.
 
     \b
-    soundart sketch -o idea.mid --style chorale --key "D minor" --tempo 90 --bars 8
+    soundart sketch -o idea.mid --style pop --chords "Am F C G" --bars 8
+    soundart sketch --style fiddle --meter 6/8 --key D -o jig.mid
+    soundart sketch --style jazz --tracks melody,bass,drums --program bass=32 -o head.mid
     soundart sketch --primer mine.mid --bars 4 -o more.mid --include-primer
     """
-    import numpy as np
-
-    from soundart.errors import BadInputError, ConfigError
+    from soundart.errors import BadInputError
     from soundart.io import check_output_path
+    from soundart.music.band import parse_programs
+    from soundart.music.sketch import MAX_BARS, MAX_SKETCHES, check_number
+    from soundart.music.sketch import sketch as run_sketch
 
-    # --- check every option and output before any work ---
-    if not 1 <= bars <= MAX_BARS:
-        raise ConfigError(f"--bars must be 1-{MAX_BARS}, got {bars}")
-    if count < 1:
-        raise ConfigError(f"-n must be >= 1, got {count}")
-    if temperature <= 0:
-        raise ConfigError(f"--temperature must be > 0, got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise ConfigError(f"--top-k must be >= 1, got {top_k}")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ConfigError(f"--top-p must be in (0, 1], got {top_p}")
-    if key_strength < 0:
-        raise ConfigError(f"--key-strength must be >= 0, got {key_strength}")
-    if tempo is not None and not 20 <= tempo <= 400:
-        raise ConfigError(f"--tempo must be 20-400 bpm, got {tempo}")
-    if program is not None and not 0 <= program <= 127:
-        raise ConfigError(f"--program must be 0-127, got {program}")
     if output.suffix.lower() not in (".mid", ".midi"):
         raise BadInputError(f"{output}: a MIDI output needs a .mid or .midi suffix")
     outs = _outputs(output, count)
-    for p in outs:
-        check_output_path(p, force)
     renders = _outputs(render, count) if render is not None else []
     for p in renders:
         if p.suffix.lower() != ".wav":
             raise BadInputError(f"{p}: --render writes .wav files")
+    for p in outs + renders + ([plot] if plot is not None else []):
         check_output_path(p, force)
-    if plot is not None:
-        check_output_path(plot, force)
-
-    from soundart.music.corpora import MUSIC21_STYLES
-    from soundart.music.sample import generate, load_stepper, read_codec_config
-    from soundart.music.tokens import DRUMS, Codec, Piece, key_name, midi_to_piece, parse_key, piece_to_midi
-
-    key_number = parse_key(key) if key is not None else None
-    step_model, doc, _ = load_stepper(model_spec, device)
-    codec: Codec = read_codec_config(doc)
-    styles = codec.config.styles
-    style = style or ("chorale" if "chorale" in styles else styles[0])
-    trained = doc.get("metadata", {}).get("data_config", {})
-    if trained.get("source") == "music21" and trained.get("styles"):
-        styles = tuple(trained["styles"])  # only the styles the model has seen
-    if style not in styles:
-        raise ConfigError(f"unknown style {style!r} for this model (known: {', '.join(styles)})")
-    if meter is not None and meter not in codec.config.meters:
-        raise ConfigError(f"unsupported --meter {meter!r} (supported: {', '.join(codec.config.meters)})")
-
-    rng = np.random.default_rng(seed)
-    primer_body: list[int] = []
-    primer_bars = 0
-    if primer is not None:
-        from soundart.io import load_midi
-
-        pm = load_midi(primer)
-        piece = midi_to_piece(pm, codec.config, style)
-        piece.notes = [n for n in piece.notes if n.program != DRUMS] + [n for n in piece.notes if n.program == DRUMS]
-        if all(n.program == DRUMS for n in piece.notes):
-            raise BadInputError(f"{primer}: holds only drums; a primer needs pitched notes")
-        bar_len = codec.config.bar_steps(piece.meter)
-        # keep the last 16 bars of a long primer
-        last_bar = max(n.start for n in piece.notes) // bar_len
-        first_bar = max(0, last_bar - 15)
-        piece.notes = [n for n in piece.notes if n.start >= first_bar * bar_len]
-        for n in piece.notes:
-            n.start -= first_bar * bar_len
-        meter = meter or piece.meter
-        if meter != piece.meter:
-            raise ConfigError(f"--meter {meter} differs from the primer's meter {piece.meter}")
-        key_number = piece.key if key_number is None else key_number
-        tempo = tempo or piece.tempo
-        piece.key = key_number
-        primer_piece = piece
-        tokens = codec.encode(piece, eos=False)
-        primer_body = tokens[Codec.HEADER_LEN:]
-        primer_bars = primer_body.count(codec.bar)
-    meter = meter or "4/4"
-    tempo = float(tempo or MUSIC21_STYLES.get(style, ((), 0, 100.0, 0))[2])
-    keys = [key_number if key_number is not None else parse_key(COMMON_KEYS[rng.integers(len(COMMON_KEYS))])
-            for _ in range(count)] if key_number is None else [key_number] * count
-    prompts = [codec.header(style, k, meter, tempo) + primer_body + [codec.bar] for k in keys]
-    if len({len(p) for p in prompts}) != 1:
-        raise ConfigError("internal: prompts differ in length")
-    programs = [program] if program is not None else None
+    plain = [s for s in program_specs if "=" not in s]
+    programs: dict[str, int] = parse_programs([s for s in program_specs if "=" in s])
+    if plain:
+        try:
+            programs["all"] = int(plain[-1])
+        except ValueError:
+            raise BadInputError(f"--program {plain[-1]!r}: use PART=N (e.g. bass=33) or a number 0-127") from None
     from tqdm import tqdm
 
-    bar_step = codec.config.bar_steps(meter)
+    flags = {"bars": "--bars", "n": "-n", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
+             "key_strength": "--key-strength", "tempo": "--tempo", "drums": "--drums", "chords": "--chords",
+             "program": "--program", "meter": "--meter"}
+    with flags_in_errors(flags):  # before the progress bar opens
+        check_number("bars", bars, 1, MAX_BARS)
+        check_number("n", count, 1, MAX_SKETCHES)
     with tqdm(total=bars * count, desc="sketching", unit="bar", file=sys.stderr,
-              disable=count * bars < 32) as progress:
-        results = generate(step_model, codec, prompts, bars, temperature=temperature, top_k=top_k, top_p=top_p,
-                           seed=int(rng.integers(2**31)), programs=programs, in_key=not free_pitch,
-                           key_strength=key_strength,
-                           progress=progress)
-    from soundart.io import save_midi
-
-    written = []
-    for i, (res, out) in enumerate(zip(results, outs)):
-        full = codec.decode(res.tokens)
-        offset = primer_bars * bar_step
-        if include_primer and primer is not None:
-            notes = [n for n in primer_piece.notes] + [n for n in full.notes if n.start >= offset]
-        else:
-            notes = [n for n in full.notes if n.start >= offset]
-            for n in notes:
-                n.start -= offset
-            offset = 0
-        end = offset + bars * bar_step if not include_primer else (primer_bars + bars) * bar_step
-        for n in notes:
-            n.duration = max(1, min(n.duration, end - n.start))
-        result = Piece(notes, meter, tempo, keys[i], style)
-        midi = piece_to_midi(result, codec.config)
-        save_midi(midi, out, force=force)
-        written.append((out, result, midi))
-        click.echo(f"wrote {out}: {bars} bars{' + primer' if include_primer and primer else ''}, "
-                   f"{key_name(keys[i])}, {meter}, {tempo:g} bpm, {len(notes)} notes ({style}, {model_spec})")
+              disable=count * bars < 32) as progress, flags_in_errors(flags):
+        sketches = run_sketch(style=style, tracks=tracks, chords=chords, key=key, tempo=tempo, meter=meter,
+                              bars=bars, programs=programs or None, drums=groove, primer=primer,
+                              include_primer=include_primer, temperature=temperature, top_k=top_k, top_p=top_p,
+                              free_pitch=free_pitch, key_strength=key_strength, seed=seed, n=count,
+                              model=model_spec, device=device, progress=progress)
+    for s, out in zip(sketches, outs):
+        s.save(out, force=force)
+        click.echo(f"wrote {out}: {bars} bars{' + primer' if include_primer and primer else ''}, {_summary(s)} "
+                   f"({model_spec})")
     if plot is not None:
         from soundart.plot import plot_pianoroll
 
-        out, result, midi = written[0]
-        notes = [(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments for n in inst.notes]
-        plot_pianoroll(notes, plot, title=f"{out.name}: {style}, {key_name(result.key)}, {meter}",
-                       bar_seconds=bar_step * 60.0 / tempo / codec.config.steps_per_quarter, force=force)
+        from soundart.music.tokens import key_name
+
+        first = sketches[0]
+        # drum keys are sounds, not pitches: a band's roll shows its pitched parts, a groove's its drum keys
+        drums = all(inst.is_drum for inst in first.midi.instruments)
+        notes = [(n.start, n.end, n.pitch, n.velocity) for inst in first.midi.instruments
+                 if inst.is_drum == drums for n in inst.notes]
+        p = first.piece
+        shown = "drum keys" if drums else "pitched parts"
+        title = f"{outs[0].name}: {first.style}, {key_name(p.key)}, {p.meter}, {p.tempo:g} bpm ({shown})"
+        plot_pianoroll(notes, plot, title=title, bar_seconds=first.bar_seconds, force=force)
         click.echo(f"wrote {plot}")
-    for (_, _, midi), wav in zip(written, renders):
-        _render(midi, wav, force)
+    for s, wav in zip(sketches, renders):
+        _render(s.midi, wav, force)
+
+
+def _summary(s: Any) -> str:
+    from soundart.music.tokens import key_name
+
+    p = s.piece
+    tracks = ", ".join(f"{i.name} ({len(i.notes)})" for i in s.midi.instruments) or "no notes"
+    chords = " ".join(c or "-" for c in s.chords[:8]) + (" ..." if len(s.chords) > 8 else "")
+    text = f"{s.style}, {key_name(p.key)}, {p.meter}, {p.tempo:g} bpm; tracks: {tracks}"
+    return text + (f"; chords: {chords}" if any(s.chords) else "")
 
 
 def _render(midi: Any, path: Path, force: bool) -> None:

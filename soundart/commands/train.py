@@ -47,4 +47,5 @@ def models(fmt: str) -> None:
     if not rows and fmt == "table":
         click.echo("no shipped models yet")
         return
-    click.echo(format_rows(rows, fmt, ["name", "kind", "task", "size_mb", "trained_on", "quality", "recipe"]))
+    click.echo(format_rows(rows, fmt, ["name", "kind", "task", "size_mb", "trained_on", "styles", "quality",
+                                       "recipe"]))

@@ -46,11 +46,13 @@ def cache_dir() -> Path:
 # ---- pieces <-> JSON ---------------------------------------------------------------------------
 def piece_to_json(pid: str, piece: Piece) -> dict[str, Any]:
     return {"id": pid, "meter": piece.meter, "tempo": piece.tempo, "key": piece.key, "style": piece.style,
-            "notes": [[n.start, n.duration, n.pitch, n.velocity, n.program] for n in piece.notes]}
+            "notes": [[n.start, n.duration, n.pitch, n.velocity, n.program] for n in piece.notes],
+            "chords": list(piece.chords)}
 
 
 def piece_from_json(d: dict[str, Any]) -> tuple[str, Piece]:
-    return d["id"], Piece([Note(*n) for n in d["notes"]], d["meter"], d["tempo"], d["key"], d["style"])
+    return d["id"], Piece([Note(*n) for n in d["notes"]], d["meter"], d["tempo"], d["key"], d["style"],
+                          list(d.get("chords", [])))
 
 
 # ---- music21 ------------------------------------------------------------------------------------
@@ -221,7 +223,12 @@ class MusicDataConfig:
     """Data section of a token-model recipe.
 
     source : "music21" (``styles``), "folder" (``folder`` of MIDI files, style ``folder_style``),
-        or a piano-roll benchmark: "jsb", "nottingham" or a path to a .mat file (frame tokens).
+        "band" (band pieces of ``music.band_data``: pitched ``styles`` and Groove ``drum_styles``,
+        for a codec with parts and chords), or a piano-roll benchmark: "jsb", "nottingham" or a
+        path to a .mat file (frame tokens).
+    drum_styles : Groove styles of a "band" source.
+    test_fraction : share of source files held out for the test figures ("band" source).
+    max_windows_per_style : keep at most this many training windows of each style (None = all).
     limit : at most this many source files per music21 style (None = all).
     max_len : tokens per training window.
     transpose : random transposition range in semitones (event tokens only).
@@ -236,6 +243,9 @@ class MusicDataConfig:
     max_len: int = 512
     transpose: tuple[int, int] = (-5, 6)
     val_fraction: float = 0.05
+    drum_styles: tuple[str, ...] = ()
+    test_fraction: float = 0.0
+    max_windows_per_style: int | None = None
 
 
 def is_frame_source(source: str) -> bool:
@@ -268,6 +278,14 @@ def prepare_token_data(cfg: MusicDataConfig, codec_config: CodecConfig | None = 
     if cfg.source == "music21":
         pieces = [p for style in cfg.styles for p in music21_pieces(style, cfg.limit, codec.config.steps_per_quarter)]
         desc = f"music21 corpus: {', '.join(cfg.styles)}"
+    elif cfg.source == "band":
+        from soundart.music.band_data import band_pieces, drum_pieces
+
+        if not codec.config.parts:
+            raise ConfigError("data.source band needs a codec with parts (model.codec_config.parts)")
+        pieces = [p for style in cfg.styles for p in band_pieces(style, cfg.limit)]
+        pieces += [p for style in cfg.drum_styles for p in drum_pieces(style, cfg.limit)]
+        desc = f"band pieces: {', '.join(cfg.styles)}; Groove drums: {', '.join(cfg.drum_styles)}"
     elif cfg.source == "folder":
         pieces, _ = midi_folder_pieces(cfg.folder, cfg.folder_style, codec.config)
         desc = f"MIDI folder {cfg.folder}"
@@ -277,16 +295,34 @@ def prepare_token_data(cfg: MusicDataConfig, codec_config: CodecConfig | None = 
         raise BadInputError(f"data source {cfg.source!r} gave no usable pieces")
     splits: dict[str, list[tuple[str, Piece]]] = {"train": [], "valid": [], "test": []}
     for pid, piece in pieces:
-        splits[split_of(pid, cfg.val_fraction)].append((pid, piece))
+        splits[split_of(pid, cfg.val_fraction, cfg.test_fraction)].append((pid, piece))
     if not splits["valid"]:  # tiny corpora: hold out the last source file
         splits["valid"].append(splits["train"].pop())
     windows = {s: [w for _, p in splits[s] for w in bar_windows(codec.encode(p), codec, cfg.max_len)]
                for s in ("train", "valid")}
+    if cfg.max_windows_per_style:
+        windows["train"] = _cap_per_style(windows["train"], codec, cfg.max_windows_per_style)
     n_notes = sum(len(p.notes) for _, p in splits["train"])
     lo, hi = cfg.transpose
     desc += f" ({len(splits['train'])} pieces, {n_notes} notes in training; transposed {lo}..{hi})"
+    if cfg.test_fraction:
+        desc += f"; held out by song/session: {len(splits['valid'])} validation, {len(splits['test'])} test pieces"
     return TokenData(TokenDataset(windows["train"], codec, cfg.transpose), TokenDataset(windows["valid"], codec),
                      desc, splits)
+
+
+def _cap_per_style(windows: list[list[int]], codec: Codec, cap: int) -> list[list[int]]:
+    """At most ``cap`` windows of each style (a seeded random subset), so one big corpus does not
+    drown the small ones."""
+    by_style: dict[int, list[list[int]]] = {}
+    for w in windows:
+        by_style.setdefault(w[1], []).append(w)  # w[1] is the STYLE token
+    out: list[list[int]] = []
+    rnd = random.Random(0)
+    for style in sorted(by_style):
+        ws = by_style[style]
+        out += ws if len(ws) <= cap else rnd.sample(ws, cap)
+    return out
 
 
 def _frame_windows(seqs: list[list[int]], max_len: int) -> list[list[int]]:

@@ -10,6 +10,12 @@ pitch metrics. Definitions (after Dong et al., MusPy, ISMIR 2020):
 - ``groove_consistency``: 1 - mean Hamming distance between the onset patterns of consecutive bars,
   divided by the bar length in steps.
 - ``pitch_range``: highest minus lowest pitch (semitones); ``notes_per_bar``.
+- ``empty_bar_rate``: fraction of bars (up to the last note's bar) in which no note starts.
+- ``ioi_histogram``: the distribution of inter-onset intervals (grid steps between consecutive
+  distinct onsets, 1..16, longer ones in the last bin); sets of pieces are compared by the total
+  variation distance of their mean histograms (``histogram_distance``).
+
+Band pieces (a codec with parts) go through :func:`band_as_gm` first, so drums are ``DRUMS``.
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ from soundart.music.tokens import DRUMS, CodecConfig, Piece
 _MAJOR_SCALE = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], bool)
 _MINOR_SCALE = np.array([1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 0], bool)
 METRICS = ("pitch_class_entropy", "scale_consistency", "polyphony", "empty_beat_rate",
-           "groove_consistency", "pitch_range", "notes_per_bar")
+           "groove_consistency", "pitch_range", "notes_per_bar", "empty_bar_rate")
+IOI_BINS = 16
 
 
 def _pitched(piece: Piece):
@@ -98,12 +105,75 @@ def notes_per_bar(piece: Piece, config: CodecConfig | None = None) -> float:
     return float(len(piece.notes) / max(n_bars, 1e-9))
 
 
+def empty_bar_rate(piece: Piece, config: CodecConfig | None = None, n_bars: int | None = None) -> float:
+    """Fraction of bars where no note starts, over ``n_bars`` (default: up to the last note's bar)."""
+    bar = (config or CodecConfig()).bar_steps(piece.meter)
+    if not piece.notes:
+        return 1.0 if n_bars else float("nan")
+    n_bars = n_bars or max(n.start for n in piece.notes) // bar + 1
+    busy = {n.start // bar for n in piece.notes}
+    return float(1.0 - len([b for b in busy if b < n_bars]) / n_bars)
+
+
+def ioi_histogram(piece: Piece) -> np.ndarray:
+    """Normalized histogram ``(IOI_BINS,)`` of the steps between consecutive distinct onsets (bin i = i + 1
+    steps; the last bin holds all longer ones); zeros when the piece has fewer than two onsets."""
+    onsets = np.unique([n.start for n in piece.notes])
+    hist = np.zeros(IOI_BINS)
+    if len(onsets) < 2:
+        return hist
+    gaps = np.minimum(np.diff(onsets), IOI_BINS) - 1
+    np.add.at(hist, gaps, 1.0)
+    return hist / hist.sum()
+
+
+def histogram_distance(a: Sequence[Piece], b: Sequence[Piece]) -> float:
+    """Total variation distance (0..1) between the mean IOI histograms of two sets of pieces."""
+    ha = np.mean([ioi_histogram(p) for p in a], axis=0)
+    hb = np.mean([ioi_histogram(p) for p in b], axis=0)
+    return float(0.5 * np.abs(ha / max(ha.sum(), 1e-12) - hb / max(hb.sum(), 1e-12)).sum())
+
+
+def band_as_gm(piece: Piece, parts: Sequence[str]) -> Piece:
+    """A band piece with its drums on ``DRUMS`` (the pitched parts keep their part index as program)."""
+    drum = list(parts).index("drums") if "drums" in parts else -1
+    notes = [type(n)(n.start, n.duration, n.pitch, n.velocity, DRUMS if n.program == drum else n.program)
+             for n in piece.notes]
+    return Piece(notes, piece.meter, piece.tempo, piece.key, piece.style, list(piece.chords))
+
+
+def chord_agreement(piece: Piece, chords: Sequence[object], bass_program: int | None,
+                    config: CodecConfig | None = None) -> tuple[float, float]:
+    """How well a band piece follows one chord per bar (``music.chords.Chord``; None bars skipped).
+
+    Returns (share of bars whose pitched sounding pitch classes hold the chord's root and third,
+    share of bars whose bass plays the chord's bass (root, or a slash chord's bass) as its lowest
+    note on beat 1; NaN without a bass part). A bar where nothing (or no bass) sounds fails.
+    """
+    bar = (config or CodecConfig()).bar_steps(piece.meter)
+    tones_ok = bass_ok = counted = 0
+    for b, chord in enumerate(chords):
+        if chord is None:
+            continue
+        counted += 1
+        lo, hi = b * bar, (b + 1) * bar
+        sounding = {n.pitch % 12 for n in piece.notes
+                    if n.program != DRUMS and n.start < hi and n.start + n.duration > lo}
+        tones_ok += chord.root in sounding and chord.third in sounding
+        if bass_program is not None:
+            on_one = [n.pitch for n in piece.notes if n.program == bass_program and n.start == lo]
+            bass_ok += bool(on_one) and min(on_one) % 12 == chord.bass
+    if not counted:
+        return float("nan"), float("nan")
+    return tones_ok / counted, (bass_ok / counted if bass_program is not None else float("nan"))
+
+
 def piece_metrics(piece: Piece, config: CodecConfig | None = None) -> dict[str, float]:
     """All metrics of one piece, keyed as in ``METRICS``."""
     return {"pitch_class_entropy": pitch_class_entropy(piece), "scale_consistency": scale_consistency(piece),
             "polyphony": polyphony(piece), "empty_beat_rate": empty_beat_rate(piece, config),
             "groove_consistency": groove_consistency(piece, config), "pitch_range": pitch_range(piece),
-            "notes_per_bar": notes_per_bar(piece, config)}
+            "notes_per_bar": notes_per_bar(piece, config), "empty_bar_rate": empty_bar_rate(piece, config)}
 
 
 def summarize(pieces: Sequence[Piece], config: CodecConfig | None = None) -> dict[str, tuple[float, float]]:
@@ -125,4 +195,5 @@ def crop_bars(piece: Piece, bars: int, config: CodecConfig | None = None, start_
     for n in piece.notes:
         if lo <= n.start < hi:
             notes.append(type(n)(n.start - lo, min(n.duration, hi - n.start), n.pitch, n.velocity, n.program))
-    return Piece(notes, piece.meter, piece.tempo, piece.key, piece.style)
+    chords = list(piece.chords[start_bar:start_bar + bars])
+    return Piece(notes, piece.meter, piece.tempo, piece.key, piece.style, chords)

@@ -134,7 +134,8 @@ def prepare(data_cfg: Any, model_cfg: RNNConfig):
         raise ConfigError(f"data.source {data_cfg.source!r} needs model.codec: "
                           f"{'frames' if frames else 'events'} (got {model_cfg.codec!r})")
     data = prepare_token_data(data_cfg, model_cfg.codec_config)
-    return Prepared(MusicRNN(model_cfg), data.train, data.valid, collate_tokens, data.description)
+    return Prepared(MusicRNN(model_cfg), data.train, data.valid, collate_tokens, data.description,
+                    data.pieces)
 
 
 def evaluate(model: Any, data_cfg: Any, prepared: Any) -> dict[str, Any]:
@@ -149,6 +150,17 @@ def evaluate(model: Any, data_cfg: Any, prepared: Any) -> dict[str, Any]:
         return {"test_nll_per_frame": round(res["nll_per_frame"], 4), "test_frames": res["frames"]}
     from soundart.music.corpora import collate_tokens
 
+    if data_cfg.source == "band":
+        from soundart.music.band_eval import style_nll, style_table
+
+        codec = make_codec(model.config)
+        splits = prepared.pieces
+        held_out = splits["test"] or splits["valid"]
+        table = style_table([p for s in splits.values() for p in s], codec)
+        nll = style_nll(model, codec, held_out, data_cfg.max_len)
+        for style, row in table.items():
+            row.update({f"test_{k}": v for k, v in nll.get(style, {}).items()})
+        return {"styles": table, "test_split": "test" if splits["test"] else "valid"}
     ds = prepared.val_data
     total, count = 0.0, 0
     with torch.no_grad():

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from soundart.errors import ConfigError, ModelError
-from soundart.music.tokens import DRUMS, Codec, key_profile
+from soundart.music.tokens import Codec, key_profile
 
 
 def filter_logits(logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None,
@@ -81,6 +81,32 @@ def key_pitch_bias(key: int) -> np.ndarray:
     return np.tile(log_ratio - log_ratio.mean(), 11)[:128]
 
 
+# how much harder a free chord leans toward the key than a pitch does: 10 sketches in asked keys per
+# pitched style (the LSTM, seeds 0-9) read as the asked key in 1-7 / 10 with no chord lean, 5-7 at 1,
+# 6-9 at 2, 8-9 at 3 (benchmarks/bench_sketch.py's key control)
+CHORD_KEY_WEIGHT = 3.0
+
+
+def key_chord_bias(key: int, chord_names: Sequence[str]) -> np.ndarray:
+    """Log-odds ``(len(chord_names),)`` that lean a free chord choice toward the key: the mean log
+    Krumhansl-Kessler weight of each chord's tones (so the tonic triad leads, then the dominant and
+    subdominant), centred over the chords; "N" gets 0.
+
+    Why: the scale alone lets a sketch settle on its dominant's chords and read as that key ("C major"
+    sketches estimated as G major)."""
+    from soundart.music.chords import chord_from_token
+
+    log_profile = np.log(key_profile(key))
+    out = np.zeros(len(chord_names))
+    for i, name in enumerate(chord_names):
+        chord = chord_from_token(name)
+        if chord is not None:
+            out[i] = np.mean([log_profile[pc] for pc in chord.pitch_classes])
+    sounding = np.array([name != "N" for name in chord_names])
+    out[sounding] -= out[sounding].mean()
+    return out
+
+
 def lean_pitches(logits: np.ndarray, bias: np.ndarray, strength: float) -> np.ndarray:
     """Add ``strength * bias`` to the finite logits of a pitch slice ``(128,)`` and shift the slice
     so its total probability is unchanged: which pitch is chosen changes, not how many notes."""
@@ -114,7 +140,8 @@ class EventGrammar:
 
     def __init__(self, codec: Codec, bars: int, programs: Sequence[int] | None = None,
                  pitch_range: tuple[int, int] = (21, 108), max_bar_tokens: int = 256,
-                 key: int | None = None) -> None:
+                 key: int | None = None, chords: Sequence[Any] | None = None,
+                 bass_part: int | None = None) -> None:
         self.pitch_ok = np.ones(128, bool)
         if key is not None:
             pcs = scale_pitch_classes(key)
@@ -123,6 +150,11 @@ class EventGrammar:
         self.programs = None if programs is None else sorted(set(int(p) for p in programs))
         self.pitch_range = pitch_range
         self.max_bar_tokens = max_bar_tokens
+        self.drums = codec.drum_program
+        # chords: per generated bar, a music.chords.Chord (forced CHORD token), None ("N") or the
+        # string "free" (the model's choice); bars past the list are free
+        self.chords = list(chords) if chords is not None else []
+        self.bass_part = bass_part
         self.bar_len = codec.config.bar_steps("4/4")
         self.bar_count = 0
         self.state = "header"
@@ -130,18 +162,38 @@ class EventGrammar:
         self.last_dur = 0
         self.in_bar = 0
         self.done = False
+        self.prompt_bars = 0  # complete bars in the prompt before the generated ones (set by generate)
+        self.bass_pc: int | None = None
+        self.bar_pitch_ok = self.pitch_ok
         self._build_masks()
 
     def _build_masks(self) -> None:
         c, V = self.codec, self.codec.vocab_size
         self.m_pos = np.full(V, False)
         self.m_prog = np.full(V, False)
-        progs = range(129) if self.programs is None else self.programs
+        progs = range(c.n_programs) if self.programs is None else self.programs
         self.m_prog[[c.prog0 + p for p in progs]] = True
         self.m_vel = np.full(V, False)
         self.m_vel[c.vel0:c.vel0 + c.config.velocity_bins] = True
         self.m_dur = np.full(V, False)
         self.m_dur[c.dur0:c.dur0 + c.config.max_duration] = True
+
+    def _free_chords(self) -> np.ndarray:
+        """The chord tokens the model may choose: with a key, those whose tones all lie in its scale."""
+        if self.pitch_ok.all():
+            return np.ones(len(self.codec.chord_names), bool)
+        if not hasattr(self, "_in_key_chords"):
+            from soundart.music.chords import chord_from_token
+
+            scale = set(np.flatnonzero(self.pitch_ok[:12]))
+            self._in_key_chords = np.array([name == "N" or chord_from_token(name).pitch_classes <= scale
+                                            for name in self.codec.chord_names])
+        return self._in_key_chords
+
+    def _bar_chord(self) -> Any:
+        """The requested chord of the current bar ("free" when the model chooses)."""
+        i = self.bar_count - 1 - self.prompt_bars
+        return self.chords[i] if 0 <= i < len(self.chords) else "free"
 
     def feed(self, token: int) -> None:
         """Advance the state by one token (header tokens, then body tokens)."""
@@ -156,7 +208,20 @@ class EventGrammar:
             if self.bar_count >= self.bars:
                 self.done = True
             self.bar_count += 1
-            self.state, self.pos, self.in_bar = "bar", -1, 0
+            self.state, self.pos, self.in_bar = ("chord" if c.chord0 >= 0 else "bar"), -1, 0
+            self.bass_pc, self.bar_pitch_ok = None, self.pitch_ok
+        elif kind == "CHORD":
+            from soundart.music.chords import chord_from_token
+
+            self.state = "bar"
+            chord = self._bar_chord()
+            if chord == "free":
+                chord = chord_from_token(c.chord_names[value])
+            self.bass_pc = chord.bass if chord is not None else None
+            # the key's scale, widened by the bar's chord tones (a borrowed chord or slash bass stays playable)
+            self.bar_pitch_ok = self.pitch_ok.copy()
+            if chord is not None:
+                self.bar_pitch_ok |= np.isin(np.arange(128) % 12, sorted(chord.pitch_classes | {chord.bass}))
         elif kind == "EOS":
             self.done = True
         elif kind == "POS":
@@ -172,7 +237,22 @@ class EventGrammar:
 
     def wants_pitched_note(self) -> bool:
         """Whether the next token may be a pitch of a pitched (not drum) instrument."""
-        return self.state in ("prog", "dur") and self.prog not in (-1, DRUMS)
+        return self.state in ("prog", "dur") and self.prog not in (-1, self.drums)
+
+    def _pitches(self, m: np.ndarray, lo: int) -> None:
+        """Allow the pitches from ``lo`` up that the current instrument may play next."""
+        c = self.codec
+        drum = self.prog == self.drums
+        lo, hi = (max(lo, 0), 127) if drum else (max(lo, self.pitch_range[0]), self.pitch_range[1])
+        if lo > hi:
+            return
+        m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
+        if drum:
+            return
+        m[c.pitch0:c.pitch0 + 128] &= self.bar_pitch_ok
+        if self.prog == self.bass_part and self.pos == 0 and self.pitch == -1 and self.bass_pc is not None:
+            # the bass's lowest note on beat 1 is the chord's bass (its root, or a slash chord's bass)
+            m[c.pitch0:c.pitch0 + 128] &= np.arange(128) % 12 == self.bass_pc
 
     def allowed(self) -> np.ndarray:
         """Boolean mask ``(V,)`` of the tokens that may come next."""
@@ -181,29 +261,26 @@ class EventGrammar:
         last_bar = self.bar_count >= self.bars
         if self.state == "header":
             m[c.bar] = True
+        elif self.state == "chord":
+            chord = self._bar_chord()
+            if chord == "free":
+                m[c.chord0:c.chord0 + len(c.chord_names)] = self._free_chords()
+            else:
+                m[c.chord_token(chord.token if chord is not None else "N")] = True
         elif self.state == "pitch":
             m |= self.m_vel
         elif self.state == "vel":
             m |= self.m_dur
         elif self.state == "pos":
-            after = self.m_prog.copy()
-            m |= after
+            m |= self.m_prog
         elif self.state == "prog":
-            lo, hi = (0, 127) if self.prog == DRUMS else self.pitch_range
-            m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
-            if self.prog != DRUMS:
-                m[c.pitch0:c.pitch0 + 128] &= self.pitch_ok
+            self._pitches(m, 0)
         else:  # "bar" or "dur": a note is complete
             if self.state == "dur":
                 if self.last_dur == c.config.max_duration:
                     m |= self.m_dur
                 if self.in_bar < self.max_bar_tokens:
-                    lo, hi = (0, 127) if self.prog == DRUMS else self.pitch_range
-                    lo = max(lo, self.pitch + 1)
-                    if lo <= hi:
-                        m[c.pitch0 + lo:c.pitch0 + hi + 1] = True
-                        if self.prog != DRUMS:
-                            m[c.pitch0:c.pitch0 + 128] &= self.pitch_ok
+                    self._pitches(m, self.pitch + 1)
                     higher = self.m_prog.copy()
                     higher[: c.prog0 + self.prog + 1] = False
                     m |= higher
@@ -318,8 +395,9 @@ class Generated:
 
 def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], bars: int, *,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-             seed: int | None = None, programs: Sequence[int] | None = None, in_key: bool = False,
-             key_strength: float = 0.0, progress: Any = None) -> list[Generated]:
+             seed: int | None = None, programs: Sequence[int] | Sequence[Sequence[int] | None] | None = None,
+             in_key: bool = False, key_strength: float = 0.0, chords: Sequence[Sequence[Any] | None] | None = None,
+             bass_part: int | None = None, progress: Any = None) -> list[Generated]:
     """Continue each prompt (header [+ primer bars + BAR]) until ``bars`` more bars are complete.
 
     Parameters
@@ -327,10 +405,14 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     step_model : a stepper (see :func:`stepper`).
     prompts : token ids per sequence; all are fed through the model, state carried (no recomputation).
     bars : bars to generate after the prompt (the prompt's BAR tokens are counted separately).
-    programs : allowed GM programs (None = any, 128 = drums).
+    programs : allowed GM programs (None = any, 128 = drums) or, for a band codec, part indices; one
+        list for every row, or a list per row.
     in_key : keep pitched notes in the scale of each prompt's KEY token.
     key_strength : lean pitched notes toward each prompt's KEY and away from its relative key
         (:func:`key_pitch_bias` times this; 0 = the model's own choice).
+    chords : per row, the chord of each generated bar (``music.chords.Chord``, None = no chord,
+        "free" = the model's choice) for codecs with chord tokens; None = the model chooses.
+    bass_part : the part (program value) whose lowest note on beat 1 plays each chord's bass.
 
     Every sequence is complete on return: the grammar caps the tokens of one bar, so the loop's
     budget (that cap, plus the bar's end, per bar) always suffices.
@@ -341,15 +423,22 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
         raise ConfigError(f"key strength must be >= 0, got {key_strength}")
     rng = np.random.default_rng(seed)
     B = len(prompts)
-    grammars, biases = [], []
-    for p in prompts:
+    per_row = programs is not None and len(programs) > 0 and not isinstance(programs[0], (int, np.integer))
+    row_programs = list(programs) if per_row else [programs] * B
+    row_chords = list(chords) if chords is not None else [None] * B
+    grammars, biases, chord_biases = [], [], []
+    for p, progs, bar_chords in zip(prompts, row_programs, row_chords):
         prompt_bars = sum(1 for t in p if t == codec.bar)
         keys = [codec.kind(t)[1] for t in p if codec.kind(t)[0] == "KEY"]
-        g = EventGrammar(codec, bars + max(0, prompt_bars - 1) if prompt_bars else bars, programs,
-                         key=keys[0] if in_key and keys else None)
+        g = EventGrammar(codec, bars + max(0, prompt_bars - 1) if prompt_bars else bars, progs,
+                         key=keys[0] if in_key and keys else None, chords=bar_chords, bass_part=bass_part)
+        g.prompt_bars = max(0, prompt_bars - 1)
         grammars.append(g)
         biases.append(key_pitch_bias(keys[0]) if key_strength > 0 and keys else None)
+        chord_biases.append(key_chord_bias(keys[0], codec.chord_names) if key_strength > 0 and keys
+                            and codec.chord0 >= 0 else None)
     pitches = slice(codec.pitch0, codec.pitch0 + 128)
+    chords = slice(codec.chord0, codec.chord0 + len(codec.chord_names)) if codec.chord0 >= 0 else slice(0, 0)
     # feed prompts (right-aligned would mix states; feed token by token with per-row padding by repeat)
     state = step_model.init_state(B)
     seqs = [list(p) for p in prompts]
@@ -369,9 +458,11 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
             break
         masks = np.stack([g.allowed() for g in grammars])
         z = np.where(masks, logits, -np.inf)
-        for i, (g, bias) in enumerate(zip(grammars, biases)):
+        for i, (g, bias, chord_bias) in enumerate(zip(grammars, biases, chord_biases)):
             if bias is not None and not done[i] and g.wants_pitched_note():
                 z[i, pitches] = lean_pitches(z[i, pitches], bias, key_strength)
+            if chord_bias is not None and not done[i] and g.state == "chord":
+                z[i, chords] = z[i, chords] + CHORD_KEY_WEIGHT * key_strength * chord_bias
         probs = filter_logits(z, temperature, top_k, top_p)
         nxt = draw(probs, rng)
         for i, g in enumerate(grammars):

@@ -34,6 +34,7 @@ PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 DRUMS = 128  # program number used for the GM drum channel
 DEFAULT_STYLES = ("chorale", "folk", "fiddle", "renaissance", "classical", "other")
 DEFAULT_METERS = ("4/4", "3/4", "2/4", "6/8", "2/2", "3/8", "9/8", "12/8", "6/4", "3/2", "5/4")
+BAND_PARTS = ("melody", "chords", "bass", "drums")  # the parts of a band codec, in token order
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class CodecConfig:
     max_duration : longest single DUR token, in steps (longer notes chain tokens).
     tempo_bins, tempo_min, tempo_max : log-spaced tempo buckets (bpm).
     styles, meters : the control vocabularies.
+    parts : empty for GM instruments (PROG_0..PROG_127, PROG_DRUMS); else the part names of a band
+        codec (PART_melody ...; a note's ``program`` is then the part's index, "drums" on GM channel 10).
+    chords : whether every bar opens with a CHORD token (``Piece.chords``; see ``music.chords``).
     """
 
     steps_per_quarter: int = 4
@@ -57,6 +61,8 @@ class CodecConfig:
     tempo_max: float = 240.0
     styles: tuple[str, ...] = DEFAULT_STYLES
     meters: tuple[str, ...] = DEFAULT_METERS
+    parts: tuple[str, ...] = ()
+    chords: bool = False
 
     def bar_steps(self, meter: str) -> int:
         """Grid steps in one bar of ``meter`` ("3/4" -> 12 at 4 steps per quarter)."""
@@ -70,7 +76,8 @@ class CodecConfig:
 
 @dataclass
 class Note:
-    """One note on the grid: ``start`` and ``duration`` in steps, ``program`` 0-127 or DRUMS."""
+    """One note on the grid: ``start`` and ``duration`` in steps; ``program`` 0-127 or DRUMS (a band
+    codec: the part's index in ``CodecConfig.parts``)."""
 
     start: int
     duration: int
@@ -81,13 +88,15 @@ class Note:
 
 @dataclass
 class Piece:
-    """The codec's in-memory form of a piece of music."""
+    """The codec's in-memory form of a piece of music; ``chords`` holds one chord name per bar
+    ("A:min7", "N" = none; see ``music.chords``), used by codecs with chord tokens."""
 
     notes: list[Note] = field(default_factory=list)
     meter: str = "4/4"
     tempo: float = 120.0
     key: int = 0
     style: str = "other"
+    chords: list[str] = field(default_factory=list)
 
     def sorted_notes(self) -> list[Note]:
         return sorted(self.notes, key=lambda n: (n.start, n.program, n.pitch, -n.duration))
@@ -134,17 +143,29 @@ class Codec:
         names += [f"METER_{m}" for m in c.meters]
         names += [f"TEMPO_{i}" for i in range(c.tempo_bins)]
         names += [f"POS_{p}" for p in range(c.max_bar_steps)]
-        names += [f"PROG_{p}" for p in range(128)] + ["PROG_DRUMS"]
+        if c.parts:
+            names += [f"PART_{p}" for p in c.parts]
+        else:
+            names += [f"PROG_{p}" for p in range(128)] + ["PROG_DRUMS"]
         names += [f"PITCH_{p}" for p in range(128)]
         names += [f"VEL_{v}" for v in range(c.velocity_bins)]
         names += [f"DUR_{d}" for d in range(1, c.max_duration + 1)]
+        if c.chords:
+            from soundart.music.chords import chord_token_names
+
+            self.chord_names = chord_token_names()
+            names += [f"CHORD_{n}" for n in self.chord_names]
         self.names = names
         self.index = {n: i for i, n in enumerate(names)}
         first = functools.partial(_first, names)
         self.pad, self.bos, self.eos, self.bar = self.PAD, self.BOS, self.EOS, self.BAR
         self.style0, self.key0, self.meter0 = first("STYLE_"), first("KEY_"), first("METER_")
-        self.tempo0, self.pos0, self.prog0 = first("TEMPO_"), first("POS_"), first("PROG_")
+        self.tempo0, self.pos0, self.prog0 = first("TEMPO_"), first("POS_"), first("PART_" if c.parts else "PROG_")
         self.pitch0, self.vel0, self.dur0 = first("PITCH_"), first("VEL_"), first("DUR_")
+        self.chord0 = first("CHORD_") if c.chords else -1
+        self.n_programs = len(c.parts) if c.parts else 129
+        # the program value of the drum kit: DRUMS for GM codecs, the "drums" part's index (or -1) for bands
+        self.drum_program = (c.parts.index("drums") if "drums" in c.parts else -1) if c.parts else DRUMS
         self._kinds = _kind_table(names)
 
     @property
@@ -186,16 +207,19 @@ class Codec:
     HEADER_LEN = 5
 
     # ---- encode / decode -------------------------------------------------------------------
-    def encode(self, piece: Piece, eos: bool = True) -> list[int]:
-        """Token ids of ``piece``: header, then one BAR per bar up to the last note's bar."""
+    def encode(self, piece: Piece, eos: bool = True, n_bars: int | None = None) -> list[int]:
+        """Token ids of ``piece``: header, then one BAR per bar up to the last note's bar (or up to
+        ``n_bars``, when that is more: empty bars at the end)."""
         c = self.config
         tokens = self.header(piece.style, piece.key, piece.meter, piece.tempo)
         bar_len = c.bar_steps(piece.meter)
         notes = _dedupe(piece.sorted_notes())
-        n_bars = max((n.start // bar_len for n in notes), default=-1) + 1
+        n_bars = max(max((n.start // bar_len for n in notes), default=-1) + 1, n_bars or 0)
         i = 0
         for b in range(n_bars):
             tokens.append(self.bar)
+            if c.chords:
+                tokens.append(self.chord_token(piece.chords[b] if b < len(piece.chords) else "N"))
             pos = prog = None
             while i < len(notes) and notes[i].start < (b + 1) * bar_len:
                 n = notes[i]
@@ -212,6 +236,13 @@ class Codec:
         if eos:
             tokens.append(self.eos)
         return tokens
+
+    def chord_token(self, name: str) -> int:
+        """The id of ``CHORD_<name>`` ("A:min7", "N")."""
+        token = self.index.get(f"CHORD_{name}")
+        if token is None:
+            raise ConfigError(f"chord {name!r} is not in this codec's vocabulary")
+        return token
 
     def duration_tokens(self, duration: int) -> list[int]:
         m = self.config.max_duration
@@ -248,6 +279,11 @@ class Codec:
                 piece.tempo = self.tempo_value(value)
             elif kind == "BAR":
                 bar, pos, prog, note = bar + 1, None, None, None
+            elif kind == "CHORD":
+                ok = bar >= 0
+                if ok:
+                    piece.chords += ["N"] * (bar + 1 - len(piece.chords))
+                    piece.chords[bar] = self.chord_names[value]
             elif kind == "POS":
                 ok = bar >= 0 and value < bar_len
                 if ok:
@@ -296,7 +332,11 @@ class Codec:
         for i, t in enumerate(out):
             kind, value = self.kind(t)
             if kind == "PROG":
-                drums = value == DRUMS
+                drums = value == self.drum_program
+            elif kind == "CHORD" and value > 0:  # 0 = "N"
+                n_q = (len(self.chord_names) - 1) // 12
+                root, quality = divmod(value - 1, n_q)
+                out[i] = self.chord0 + 1 + ((root + semitones) % 12) * n_q + quality
             elif kind == "PITCH" and not drums:
                 p = value + semitones
                 if not 0 <= p < 128:
@@ -316,6 +356,7 @@ def _kind_table(names: list[str]) -> list[tuple[str, int]]:
     counters: dict[str, int] = {}
     for name in names:
         fam = name.split("_")[0] if "_" in name else name
+        fam = "PROG" if fam == "PART" else fam  # a band codec's parts play the role of programs
         table.append((fam, counters.get(fam, 0) + (1 if fam == "DUR" else 0)))  # DUR values are 1-based
         counters[fam] = counters.get(fam, 0) + 1
     return table

@@ -406,7 +406,8 @@ def prepare(data_cfg: Any, model_cfg: TransformerConfig):
         raise ConfigError(f"data.max_len {data_cfg.max_len} is longer than the model's context "
                           f"model.max_len {model_cfg.max_len}")
     data = prepare_token_data(data_cfg, model_cfg.codec_config)
-    return Prepared(MusicTransformer(model_cfg), data.train, data.valid, collate_tokens, data.description)
+    return Prepared(MusicTransformer(model_cfg), data.train, data.valid, collate_tokens, data.description,
+                    data.pieces)
 
 
 def _make_task():

@@ -37,6 +37,7 @@ class Prepared:
     val_data: Any = None
     collate_fn: Callable | None = None
     data_description: str = ""
+    pieces: Any = None  # what the task may evaluate on afterwards (e.g. split -> held-out pieces)
 
 
 @dataclass

@@ -40,7 +40,13 @@ def _train_tiny(path: Path, steps: int, seed: int) -> Path:
     torch.manual_seed(seed)
     codec = Codec()
     model = MusicRNN(RNNConfig.debug())
-    seqs = [codec.encode(scale_piece(k, 4, s)) for k in (2, 14) for s in ("folk", "chorale")]
+    fit(model, [codec.encode(scale_piece(k, 4, s)) for k in (2, 14) for s in ("folk", "chorale")], steps)
+    checkpoint.save(model.eval(), path, {"data": "scale pieces (test)"})
+    return path
+
+
+def fit(model: torch.nn.Module, seqs: list[list[int]], steps: int) -> None:
+    """A few Adam steps of ``model.training_step`` on all of ``seqs`` at once (padded, masked)."""
     T = max(len(s) for s in seqs)
     tokens = torch.zeros(len(seqs), T, dtype=torch.long)
     mask = torch.zeros(len(seqs), T, dtype=torch.bool)
@@ -53,8 +59,6 @@ def _train_tiny(path: Path, steps: int, seed: int) -> Path:
         opt.zero_grad()
         loss.backward()
         opt.step()
-    checkpoint.save(model.eval(), path, {"data": "scale pieces (test)"})
-    return path
 
 
 def drums_only(path: Path) -> Path:
@@ -63,4 +67,63 @@ def drums_only(path: Path) -> Path:
     inst.notes = [pretty_midi.Note(100, 36, 0.5 * i, 0.5 * i + 0.1) for i in range(8)]
     midi.instruments.append(inst)
     midi.write(str(path))
+    return path
+
+
+# ---- band pieces and a tiny band model -----------------------------------------------------------------
+BAND_STYLES = ("pop", "jazz", "folk", "fiddle", "chorale", "rock", "funk")
+PROGRESSION = ("A:min", "F:maj", "C:maj", "G:7")
+
+
+def band_piece(style: str, bars: int = 4, meter: str = "4/4", key: int = 21) -> Piece:
+    """A small band piece: a melody, triads and a root bass over PROGRESSION (or a drum groove for
+    rock/funk), with one chord name per bar, as the band data loaders make them."""
+    from soundart.music.chords import QUALITIES, chord_from_token
+    from soundart.music.tokens import CodecConfig
+
+    bar = CodecConfig().bar_steps(meter)
+    notes: list[Note] = []
+    if style in ("rock", "funk"):
+        for b in range(bars):
+            for s in range(0, bar, 2):
+                notes.append(Note(b * bar + s, 1, 42, 70, 3))
+            notes += [Note(b * bar, 1, 36, 100, 3), Note(b * bar + bar // 2, 1, 38, 100, 3)]
+        return Piece(notes, meter, 110.0, 0, style, ["N"] * bars)
+    chords = [PROGRESSION[b % len(PROGRESSION)] for b in range(bars)]
+    for b, name in enumerate(chords):
+        c = chord_from_token(name)
+        tones = [48 + (c.root + i) % 12 for i in QUALITIES[c.quality]]
+        for s in range(0, bar, 4):
+            notes.append(Note(b * bar + s, 4, 72 + tones[(s // 4) % len(tones)] % 12, 80, 0))
+        notes += [Note(b * bar, bar, p, 70, 1) for p in tones]
+        notes.append(Note(b * bar, bar // 2, 36 + c.root, 80, 2))
+    return Piece(notes, meter, 96.0, key, style, chords)
+
+
+def tiny_band_model(path: Path, steps: int = 30, seed: int = 0, kind: str = "transformer") -> Path:
+    """A tiny band-codec model (parts + chord tokens) trained a few steps on :func:`band_piece`s of every
+    style in BAND_STYLES, saved with the per-style table that sketching reads."""
+    from soundart.music.band_eval import style_table
+    from soundart.music.tokens import BAND_PARTS, CodecConfig
+    from soundart.music.transformer import MusicTransformer, TransformerConfig
+
+    torch.manual_seed(seed)
+    config = CodecConfig(parts=BAND_PARTS, chords=True, styles=BAND_STYLES)
+    codec = Codec(config)
+    pieces = []
+    for style in BAND_STYLES:
+        meters = {"folk": ("3/4", "4/4"), "fiddle": ("6/8",)}.get(style, ("4/4",))
+        pieces += [(f"{style}-{m}-{k}", band_piece(style, 4, m, k)) for m in meters for k in (21, 9)]
+    if kind == "transformer":
+        model = MusicTransformer(TransformerConfig.debug(vocab_size=0, max_len=128, codec_config=config))
+    else:
+        model = MusicRNN(RNNConfig.debug(codec_config=config))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        fit(model, [codec.encode(p)[:128] for _, p in pieces], steps)
+    finally:
+        torch.set_num_threads(threads)
+    checkpoint.save(model.eval(), path, {"data": "band pieces (test)",
+                                         "metrics": {"styles": style_table(pieces, codec)}})
     return path

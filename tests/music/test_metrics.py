@@ -39,3 +39,33 @@ def test_known_values():
 def _entropy(counts):
     total = sum(counts)
     return -sum(c / total * math.log2(c / total) for c in counts)
+
+
+def test_band_metrics_chord_agreement_ioi_and_empty_bars():
+    from soundart.music.chords import parse_progression
+    from soundart.music.metrics import (
+        band_as_gm,
+        chord_agreement,
+        empty_bar_rate,
+        histogram_distance,
+        ioi_histogram,
+    )
+    from soundart.music.tokens import BAND_PARTS, DRUMS
+
+    from .helpers import band_piece
+
+    piece = band_piece("pop", 4)  # A minor, F, C, G7: triads and the root in the bass on beat 1
+    chords = parse_progression("Am F C G7")
+    assert chord_agreement(piece, chords, 2) == (1.0, 1.0)
+    wrong = parse_progression("C#m F#m C#m F#m")
+    tones, bass = chord_agreement(piece, wrong, 2)
+    assert tones == 0.0 and bass == 0.0
+    slash = parse_progression("Am/C F C G7")
+    assert chord_agreement(piece, slash, 2)[1] == 0.75
+    assert empty_bar_rate(piece) == 0.0 and empty_bar_rate(piece, n_bars=8) == 0.5
+    hist = ioi_histogram(piece)
+    assert hist.shape == (16,) and abs(hist.sum() - 1) < 1e-9 and hist[3] == 1.0  # every onset 4 steps apart
+    assert histogram_distance([piece], [piece]) == 0.0
+    drums = band_as_gm(band_piece("rock", 2), BAND_PARTS)
+    assert {n.program for n in drums.notes} == {DRUMS}
+    assert histogram_distance([piece], [drums]) > 0.5

@@ -99,3 +99,21 @@ def test_key_leaning_reweights_pitches_but_keeps_their_total_probability():
     np.testing.assert_array_equal(lean_pitches(logits, bias, 0.0), logits)
     with pytest.raises(ConfigError, match="key strength"):
         generate(NumpyLSTM.__new__(NumpyLSTM), Codec(), [[0]], 1, key_strength=-1)
+
+
+def test_free_chords_lean_toward_the_tonic_and_stay_in_key():
+    from soundart.music.chords import chord_token_names
+    from soundart.music.sample import EventGrammar, key_chord_bias
+    from soundart.music.tokens import BAND_PARTS, Codec, CodecConfig
+
+    names = chord_token_names()
+    bias = key_chord_bias(0, names)  # C major
+    assert bias[names.index("N")] == 0
+    triads = {n: bias[names.index(n)] for n in ("C:maj", "F:maj", "G:maj", "A:min", "D:min", "E:min")}
+    assert max(triads, key=triads.get) == "C:maj"
+    codec = Codec(CodecConfig(parts=BAND_PARTS, chords=True, styles=("pop",)))
+    g = EventGrammar(codec, 2, key=0)
+    for t in codec.header("pop", 0, "4/4", 100) + [codec.bar]:
+        g.feed(t)
+    allowed = {codec.names[i][6:] for i in range(codec.vocab_size) if g.allowed()[i]}
+    assert {"C:maj", "A:min", "G:7", "N"} <= allowed and not {"C#:maj", "F:min", "Bb:maj"} & allowed

@@ -165,7 +165,7 @@ def test_chunked_scoring_equals_full_forward() -> None:
     assert (model.score_tokens(tokens) - model(tokens)).abs().max() <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["transformer", "transformer-jsb", "transformer-nottingham"])
+@pytest.mark.parametrize("name", ["music-transformer", "transformer-jsb", "transformer-nottingham"])
 def test_recipes_load_and_build_the_model(name: str) -> None:
     from soundart.train.recipe import load_recipe
 

@@ -1,0 +1,181 @@
+"""Sketching with a band model: parts (melody, chords, bass, drums), chord control, drum grooves.
+
+The pitched parts of a sketch come from one sequence in the asked style; the drums from a second
+sequence in a drum style (a groove of the Groove performances), on the same key, meter, tempo and
+bars. Both kinds of sequence are rows of one batch when their prompts are of one length.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from soundart.errors import ConfigError
+from soundart.music.band import band_to_midi, default_tracks, midi_to_band, part_programs
+from soundart.music.chords import Chord, chord_from_token, parse_chord, parse_progression, progression_key
+from soundart.music.tokens import Codec, Piece
+
+# the groove a style's drums take when the style's own data has none
+FALLBACK_GROOVES = {"pop": "rock", "jazz": "jazz"}
+
+
+def resolve_tracks(tracks: Sequence[str] | str | None, style: str, info: Any, parts: Sequence[str]) -> list[str]:
+    """The parts to write, checked against the codec's parts and the style's data."""
+    if tracks is None:
+        want = list(default_tracks(style, info.parts))
+    else:
+        items = tracks.split(",") if isinstance(tracks, str) else list(tracks)
+        want = []
+        for t in (str(x).strip() for x in items):
+            if t not in parts:
+                raise ConfigError(f"unknown part {t!r} (parts: {', '.join(parts)})")
+            if t not in want:
+                want.append(t)
+        if not want:
+            raise ConfigError(f"no parts asked for (parts: {', '.join(parts)})")
+    pitched = [p for p in want if p != "drums"]
+    if pitched and not info.pitched:
+        raise ConfigError(f"{style} is a drum groove (its data has drums only): write drums alone, or take a "
+                          f"pitched style for {', '.join(pitched)} with drums={style}")
+    for p in pitched:
+        if p not in info.parts:
+            raise ConfigError(f"style {style} has no {p} part in its training data (its parts: "
+                              f"{', '.join(info.parts)})")
+    return sorted(want, key=list(parts).index)
+
+
+def resolve_chords(chords: str | Sequence[str] | None, bars: int) -> list[Chord | None] | None:
+    """One Chord (or None = no chord) per bar, the progression repeated to fill ``bars``."""
+    if chords is None:
+        return None
+    progression = parse_progression(chords) if isinstance(chords, str) else [parse_chord(c) for c in chords]
+    if not progression:
+        raise ConfigError("empty chord progression (give one chord per bar, e.g. \"Am F C G\")")
+    if len(progression) > bars:
+        raise ConfigError(f"{len(progression)} chords for {bars} bars (one chord per bar: ask for more bars "
+                          "or fewer chords)")
+    return [progression[i % len(progression)] for i in range(bars)]
+
+
+def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, style: str | None,
+                tracks: Sequence[str] | str | None, chords: str | Sequence[str] | None, key_number: int | None,
+                tempo: float | None, meter: str | None, bars: int, programs: Mapping[str, int] | None,
+                drums: str | None, primer: str | Path | None, include_primer: bool, temperature: float,
+                top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
+                n: int, progress: Any) -> list:
+    """See :func:`soundart.music.sketch.sketch` (this is its path for band models)."""
+    from soundart.music.sample import generate
+    from soundart.music.sketch import Sketch, check_primer, draw_keys
+    from soundart.music.sketch_gm import crop_primer, cut_result
+
+    parts = codec.config.parts
+    pitched_styles = [s for s, i in styles.items() if i.pitched]
+    grooves = [s for s, i in styles.items() if "drums" in i.parts]
+    style = style or ("pop" if "pop" in styles else next(iter(styles)))
+    if style not in styles:
+        raise ConfigError(f"unknown style {style!r} (styles: {', '.join(pitched_styles)}; drum grooves: "
+                          f"{', '.join(grooves)})")
+    info = styles[style]
+    want = resolve_tracks(tracks, style, info, parts)
+    pitched = [p for p in want if p != "drums"]
+    groove = None
+    if "drums" in want:
+        groove = drums or (style if "drums" in info.parts else FALLBACK_GROOVES.get(style))
+        if groove not in grooves and tracks is None and drums is None:  # a default band without drum data
+            want.remove("drums")
+            groove = None
+        elif groove is None:
+            raise ConfigError(f"style {style} has no drums in its data: pick a groove for them with drums= "
+                              f"({', '.join(grooves)})")
+        elif groove not in grooves:
+            raise ConfigError(f"unknown drum groove {groove!r} (grooves: {', '.join(grooves)})")
+    elif drums is not None:
+        raise ConfigError(f"drums={drums} names a groove, but the parts asked for ({', '.join(want)}) have no drums")
+    bar_chords = resolve_chords(chords, bars)
+    if bar_chords is not None and not pitched:
+        raise ConfigError("chords need a pitched part to follow them; the parts asked for are drums only")
+    programs = part_programs(style, programs)
+    rng = np.random.default_rng(seed)
+
+    primer_piece, primer_bars = None, 0
+    if primer is not None:
+        source = check_primer(primer)
+        primer_piece, _ = midi_to_band(source, codec.config, style)
+        if meter is not None and meter != primer_piece.meter:
+            raise ConfigError(f"meter {meter} differs from the primer's meter {primer_piece.meter}")
+        meter = primer_piece.meter
+        crop_primer(primer_piece, codec.config.bar_steps(meter))
+        key_number = primer_piece.key if key_number is None else key_number
+        tempo = tempo or primer_piece.tempo
+        primer_bars = len(primer_piece.chords)
+    meter = meter or (info.meters[0] if info.meters else "4/4")
+    for s in ([style] if pitched else []) + ([groove] if groove else []):
+        if meter not in styles[s].meters:
+            known = ", ".join(styles[s].meters)
+            raise ConfigError(f"meter {meter} is not in {s}'s training data (its meters: {known})")
+    tempo = float(tempo or info.tempo or (styles[groove].tempo if groove else 100.0))
+    if key_number is None and bar_chords is not None:
+        key_number = progression_key(bar_chords)
+    keys = draw_keys(rng, n, key_number)
+
+    drum_index = parts.index("drums") if "drums" in parts else -1
+    rows: list[tuple[list[int], list[int], list | None]] = []  # (prompt, part indices, chords per bar)
+    for k in keys:
+        if pitched:
+            body = _primer_body(codec, primer_piece, primer_bars, k, drums_only=False)
+            rows.append((codec.header(style, k, meter, tempo) + body + [codec.bar],
+                         [parts.index(p) for p in pitched], bar_chords))
+        if groove:
+            body = _primer_body(codec, primer_piece, primer_bars, k, drums_only=True)
+            rows.append((codec.header(groove, k, meter, tempo) + body + [codec.bar], [drum_index], [None] * bars))
+    bass = parts.index("bass") if "bass" in pitched else None
+    decoded: list[Piece | None] = [None] * len(rows)
+    for length in sorted({len(r[0]) for r in rows}):  # one batch per prompt length
+        idx = [i for i, r in enumerate(rows) if len(r[0]) == length]
+        results = generate(step_model, codec, [rows[i][0] for i in idx], bars, temperature=temperature,
+                           top_k=top_k, top_p=top_p, seed=int(rng.integers(2**31)),
+                           programs=[rows[i][1] for i in idx], in_key=not free_pitch, key_strength=key_strength,
+                           chords=[rows[i][2] for i in idx], bass_part=bass, progress=progress)
+        for i, res in zip(idx, results):
+            decoded[i] = codec.decode(res.tokens)
+
+    bar_len = codec.config.bar_steps(meter)
+    offset, end = primer_bars * bar_len, (primer_bars + bars) * bar_len
+    out, row = [], 0
+    for k in keys:
+        notes: list = []
+        chord_names = ["N"] * bars
+        if pitched:
+            piece = decoded[row]
+            row += 1
+            notes += piece.notes
+            got = piece.chords[primer_bars:primer_bars + bars]
+            chord_names = got + ["N"] * (bars - len(got))
+        if groove:
+            notes += decoded[row].notes
+            row += 1
+        kept = cut_result(notes, offset, end, include_primer, primer_piece.notes if primer_piece is not None else [])
+        symbols = [str(c) if c is not None else "" for c in bar_chords] if bar_chords is not None else \
+            [str(c) if (c := chord_from_token(name)) is not None else "" for name in chord_names]
+        if include_primer and primer_piece is not None:
+            chord_names = primer_piece.chords + chord_names
+            symbols = [str(c) if (c := chord_from_token(x)) is not None else "" for x in primer_piece.chords] + symbols
+        result = Piece(kept, meter, tempo, k, style, chord_names)
+        midi, markers = band_to_midi(result, codec.config, programs, style, symbols)
+        out.append(Sketch(midi, result, style, tuple(want), symbols, markers,
+                          bar_seconds=bar_len * 60.0 / tempo / codec.config.steps_per_quarter))
+    return out
+
+
+def _primer_body(codec: Codec, primer: Piece | None, n_bars: int, key: int, drums_only: bool) -> list[int]:
+    """The primer's tokens after the header: its pitched parts (with chords) or its drums, ``n_bars`` bars."""
+    if primer is None:
+        return []
+    drum = codec.drum_program
+    notes = [n for n in primer.notes if (n.program == drum) == drums_only]
+    chords = ["N"] * n_bars if drums_only else primer.chords
+    piece = Piece(notes, primer.meter, primer.tempo, key, primer.style, chords)
+    return codec.encode(piece, eos=False, n_bars=n_bars)[Codec.HEADER_LEN:]
