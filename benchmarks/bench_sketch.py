@@ -59,7 +59,7 @@ def speed(repeats: int, model: str) -> None:
         rows = [("python -c 'import torch' (reference)", ref)]
         for label, extra in (("sketch --style pop (8 bars, 4 parts, NumPy path)", []),
                              ("sketch --style pop --chords 'Am F C G' (8 bars, 4 parts)", ["--chords", "Am F C G"]),
-                             ("sketch --style pop --device cpu (torch path)", ["--device", "cpu"])):
+                             ("sketch --style pop --device cpu", ["--device", "cpu"])):
             cmd = SOUNDART + ["sketch", "--model", model, "--style", "pop", "-o", f"{tmp}/x.mid", "--force",
                               "--seed", "0"] + extra
             rows.append((label, wall(cmd, repeats)))

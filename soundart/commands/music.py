@@ -137,9 +137,8 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
         click.echo(f"wrote {out}: {bars} bars{' + primer' if include_primer and primer else ''}, {_summary(s)} "
                    f"({model_spec})")
     if plot is not None:
-        from soundart.plot import plot_pianoroll
-
         from soundart.music.tokens import key_name
+        from soundart.plot import plot_pianoroll
 
         first = sketches[0]
         # drum keys are sounds, not pitches: a band's roll shows its pitched parts, a groove's its drum keys

@@ -18,6 +18,8 @@ from soundart.music.band import band_to_midi, default_tracks, midi_to_band, part
 from soundart.music.chords import Chord, chord_from_token, parse_chord, parse_progression, progression_key
 from soundart.music.tokens import Codec, Piece
 
+MAX_DRAWS = 4  # draws of a sketch that lacks a part asked for, before it is kept as it is
+
 # the groove a style's drums take when the style's own data has none
 FALLBACK_GROOVES = {"pop": "rock", "jazz": "jazz"}
 
@@ -122,27 +124,40 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
     keys = draw_keys(rng, n, key_number)
 
     drum_index = parts.index("drums") if "drums" in parts else -1
+    # the pitched row plays every pitched part of the style and the parts not asked for are dropped after:
+    # masking a part the model expects at an onset pushes its notes into the parts that remain
+    played = [p for p in info.parts if p != "drums"] if pitched else []
     rows: list[tuple[list[int], list[int], list | None]] = []  # (prompt, part indices, chords per bar)
     for k in keys:
         if pitched:
             body = _primer_body(codec, primer_piece, primer_bars, k, drums_only=False)
             rows.append((codec.header(style, k, meter, tempo) + body + [codec.bar],
-                         [parts.index(p) for p in pitched], bar_chords))
+                         [parts.index(p) for p in played], bar_chords))
         if groove:
             body = _primer_body(codec, primer_piece, primer_bars, k, drums_only=True)
             rows.append((codec.header(groove, k, meter, tempo) + body + [codec.bar], [drum_index], [None] * bars))
-    bass = parts.index("bass") if "bass" in pitched else None
-    decoded: list[Piece | None] = [None] * len(rows)
-    for length in sorted({len(r[0]) for r in rows}):  # one batch per prompt length
-        idx = [i for i, r in enumerate(rows) if len(r[0]) == length]
-        results = generate(step_model, codec, [rows[i][0] for i in idx], bars, temperature=temperature,
-                           top_k=top_k, top_p=top_p, seed=int(rng.integers(2**31)),
-                           programs=[rows[i][1] for i in idx], in_key=not free_pitch, key_strength=key_strength,
-                           chords=[rows[i][2] for i in idx], bass_part=bass, progress=progress)
-        for i, res in zip(idx, results):
-            decoded[i] = codec.decode(res.tokens)
-
+    bass = parts.index("bass") if "bass" in played else None
+    # rows whose new bars lack a part asked for (a pop sketch can come out as an 8-bar piano intro, no
+    # melody) are drawn again, up to MAX_DRAWS times in all
     bar_len = codec.config.bar_steps(meter)
+    needed = [{parts.index(p) for p in want if p != "drums"} if r[1] != [drum_index] else {drum_index} for r in rows]
+    decoded: list[Piece | None] = [None] * len(rows)
+    todo = list(range(len(rows)))
+    for _ in range(MAX_DRAWS):
+        for length in sorted({len(rows[i][0]) for i in todo}):  # one batch per prompt length
+            idx = [i for i in todo if len(rows[i][0]) == length]
+            results = generate(step_model, codec, [rows[i][0] for i in idx], bars, temperature=temperature,
+                               top_k=top_k, top_p=top_p, seed=int(rng.integers(2**31)),
+                               programs=[rows[i][1] for i in idx], in_key=not free_pitch, key_strength=key_strength,
+                               chords=[rows[i][2] for i in idx], bass_part=bass,
+                               progress=progress if decoded[idx[0]] is None else None)
+            for i, res in zip(idx, results):
+                decoded[i] = codec.decode(res.tokens)
+        todo = [i for i in todo if not needed[i] <= {n.program for n in decoded[i].notes
+                                                      if n.start >= primer_bars * bar_len}]
+        if not todo:
+            break
+
     offset, end = primer_bars * bar_len, (primer_bars + bars) * bar_len
     out, row = [], 0
     for k in keys:
@@ -157,6 +172,8 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
         if groove:
             notes += decoded[row].notes
             row += 1
+        asked = {parts.index(p) for p in want}
+        notes = [x for x in notes if x.program in asked]
         kept = cut_result(notes, offset, end, include_primer, primer_piece.notes if primer_piece is not None else [])
         symbols = [str(c) if c is not None else "" for c in bar_chords] if bar_chords is not None else \
             [str(c) if (c := chord_from_token(name)) is not None else "" for name in chord_names]
