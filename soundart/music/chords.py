@@ -176,17 +176,20 @@ def estimate_chord(pitch_weights: np.ndarray, bass_pc: int | None = None) -> Cho
 
 def progression_key(chords: Sequence[Chord | None]) -> int:
     """The key (0-23) a chord progression most likely is in: Krumhansl-Schmuckler over its chord
-    tones, the root counted twice, the first and last chords weighted up and the first chord's root
-    once more (a progression usually opens on its tonic: "Am F C G" is read as A minor)."""
+    tones, the root counted twice, the first and last chords weighted up, and a tonic bonus for the
+    chord a dominant seventh resolves to (down a fifth: "Dm7 G7 Cmaj7 A7" is read as C major), else
+    for the first chord (a progression usually opens on its tonic: "Am F C G" is read as A minor)."""
     from soundart.music.tokens import estimate_key
 
-    pitches, weights = [], []
     sounding = [c for c in chords if c is not None]
+    resolved = {b.root for a, b in zip(sounding, sounding[1:]) if a.quality == "7" and (a.root - b.root) % 12 == 7}
+    tonics = resolved or ({sounding[0].root} if sounding else set())
+    pitches, weights = [], []
     for i, c in enumerate(sounding):
         w = 1.5 if i in (0, len(sounding) - 1) else 1.0
         for pc in c.pitch_classes:
             pitches.append(pc)
-            weights.append(w * (2.0 if pc == c.root else 1.0) + (2.0 if i == 0 and pc == c.root else 0.0))
+            weights.append(w * (2.0 if pc == c.root else 1.0) + (2.0 if pc == c.root and pc in tonics else 0.0))
     return estimate_key(pitches, weights) if pitches else 0
 
 

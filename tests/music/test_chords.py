@@ -69,3 +69,5 @@ def test_progression_key():
     assert progression_key(parse_progression("C F G7 C")) == 0
     assert progression_key(parse_progression("Am Dm E7 Am")) == 21
     assert progression_key(parse_progression("Am F C G")) == 21
+    assert progression_key(parse_progression("Dm7 G7 Cmaj7 A7")) == 0  # V7 -> I marks the tonic
+    assert progression_key(parse_progression("Bm7b5 E7 Am Am")) == 21
