@@ -69,6 +69,7 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
                 top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
                 n: int, progress: Any) -> list:
     """See :func:`soundart.music.sketch.sketch` (this is its path for band models)."""
+    from soundart.io import load_midi
     from soundart.music.sample import generate
     from soundart.music.sketch import Sketch, check_primer, draw_keys
     from soundart.music.sketch_gm import crop_primer, cut_result
@@ -104,7 +105,8 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
 
     primer_piece, primer_bars = None, 0
     if primer is not None:
-        source = check_primer(primer)
+        # a groove may continue drums alone; pitched parts need pitched notes to follow
+        source = check_primer(primer) if pitched else load_midi(primer)
         primer_piece, _ = midi_to_band(source, codec.config, style)
         if meter is not None and meter != primer_piece.meter:
             raise ConfigError(f"meter {meter} differs from the primer's meter {primer_piece.meter}")

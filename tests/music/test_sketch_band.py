@@ -139,3 +139,13 @@ def test_api_errors_name_arguments(model):
         soundart.sketch(model=model, tracks="melody", drums="rock")
     with pytest.raises(ConfigError, match="bars must be in 1..1000"):
         soundart.sketch(model=model, bars=0)
+
+
+def test_a_groove_continues_a_drums_only_primer_but_a_band_needs_pitched_notes(model, tmp_path):
+    from .helpers import drums_only
+
+    primer = drums_only(tmp_path / "beat.mid")
+    s = soundart.sketch(model=model, style="rock", primer=primer, bars=2, include_primer=True, seed=1)[0]
+    assert [i.name for i in s.midi.instruments] == ["Drums"] and len(s.midi.instruments[0].notes) > 8
+    with pytest.raises(soundart.SoundartError, match="only drums"):
+        soundart.sketch(model=model, style="pop", primer=primer, bars=2)
