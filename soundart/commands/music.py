@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from soundart.commands.common import flags_in_errors, force_option, format_rows, seed_option
+from soundart.music.sketch import KEY_STRENGTH, MAX_BARS, MAX_SKETCHES, check_number
 
 SKETCH_DEFAULT_MODEL = "transformer"
 
@@ -62,7 +63,7 @@ class _StyleHelp(click.Option):
 @click.option("--key", default=None, help='Key, e.g. "D minor", "F#", "Bbm" (default: from the primer, else drawn).')
 @click.option("--tempo", type=float, default=None, help="Tempo in bpm (default: primer's, else the style's).")
 @click.option("--meter", default=None, help='Time signature, e.g. "3/4" (default: primer\'s, else the style\'s).')
-@click.option("--bars", type=int, default=8, show_default=True, help="Bars to write (after the primer), 1-1000.")
+@click.option("--bars", type=int, default=8, show_default=True, help=f"Bars to write (after the primer), 1-{MAX_BARS}.")
 @click.option("--program", "program_specs", multiple=True,
               help="GM program per part, PART=N (e.g. --program bass=33 --program melody=65); a plain N sets "
                    "every note's program on a model without parts.")
@@ -72,7 +73,7 @@ class _StyleHelp(click.Option):
 @click.option("--top-k", type=int, default=None, help="Sample among the K likeliest tokens.")
 @click.option("--top-p", type=float, default=0.95, show_default=True, help="Nucleus sampling mass in (0, 1].")
 @click.option("--free-pitch", is_flag=True, help="Let the model leave the key's scale (default: notes stay in key).")
-@click.option("--key-strength", type=float, default=1.25, show_default=True,
+@click.option("--key-strength", type=float, default=KEY_STRENGTH, show_default=True,
               help="How hard notes lean toward the key, away from its relative key (0 = the model's own choice).")
 @seed_option
 @click.option("-n", "count", type=int, default=1, show_default=True, help="How many sketches.")
@@ -98,7 +99,6 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
     from soundart.errors import BadInputError
     from soundart.io import check_output_path
     from soundart.music.band import parse_programs
-    from soundart.music.sketch import MAX_BARS, MAX_SKETCHES, check_number
     from soundart.music.sketch import sketch as run_sketch
 
     if output.suffix.lower() not in (".mid", ".midi"):

@@ -15,7 +15,7 @@ import numpy as np
 
 from soundart.errors import ConfigError
 from soundart.music.chords import chord_from_token, estimate_chord
-from soundart.music.tokens import BAND_PARTS, DRUMS, CodecConfig, Note, Piece, midi_to_piece
+from soundart.music.tokens import BAND_PARTS, DRUMS, CodecConfig, Note, Piece, empty_midi, midi_to_piece
 
 # the parts a sketch of each style writes when --tracks is not given (drum styles: the drums)
 DEFAULT_TRACKS: dict[str, tuple[str, ...]] = {
@@ -86,11 +86,7 @@ def band_to_midi(piece: Piece, config: CodecConfig, programs: Mapping[str, int],
     :func:`soundart.io.save_midi`."""
     import pretty_midi
 
-    midi = pretty_midi.PrettyMIDI(initial_tempo=float(piece.tempo), resolution=480)
-    step = 60.0 / float(piece.tempo) / config.steps_per_quarter
-    num, den = (int(x) for x in piece.meter.split("/"))
-    midi.time_signature_changes.append(pretty_midi.TimeSignature(num, den, 0.0))
-    midi.key_signature_changes.append(pretty_midi.KeySignature(int(piece.key), 0.0))
+    midi, step = empty_midi(piece, config)
     names = TRACK_NAMES.get(style, {})
     tracks: dict[int, Any] = {}
     for n in piece.sorted_notes():

@@ -35,7 +35,6 @@ before ``#``, so a song's arrangements, a Groove session and an opus each stay i
 from __future__ import annotations
 
 import csv
-import json
 import os
 import sys
 from collections import Counter
@@ -47,7 +46,7 @@ import numpy as np
 
 from soundart.errors import ConfigError
 from soundart.music.chords import Chord, estimate_chord, parse_chord, parse_harte
-from soundart.music.corpora import MUSIC21_STYLES, cache_dir, piece_from_json, piece_to_json
+from soundart.music.corpora import MUSIC21_STYLES, cache_dir, load_pieces, pickup_shift, save_pieces
 from soundart.music.tokens import CodecConfig, Note, Piece, estimate_key, parse_key
 
 PITCHED_STYLES = ("pop", "jazz", "folk", "fiddle", "chorale")
@@ -80,12 +79,9 @@ def _cache_path(name: str, limit: int | None) -> Path:
 
 def _cached(path: Path, build: Callable[[], list[tuple[str, Piece]]]) -> list[tuple[str, Piece]]:
     if path.exists():
-        return [piece_from_json(d) for d in json.loads(path.read_text())]
+        return load_pieces(path)
     out = build()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps([piece_to_json(pid, p) for pid, p in out]))
-    os.replace(tmp, path)
+    save_pieces(path, out)
     return out
 
 
@@ -365,17 +361,6 @@ def drum_pieces(style: str | None = None, limit: int | None = None) -> list[tupl
 
 
 # ---- music21 helpers ------------------------------------------------------------------------------------
-def _pickup_shift(parts: Sequence[Any], bar_q: float) -> float:
-    """Quarter notes to shift a score by so that bar 2 starts on a downbeat (as ``corpora._score_to_piece``)."""
-    first = next(iter(parts[0].getElementsByClass("Measure")), None)
-    if first is None:
-        return 0.0
-    pad, dur = float(first.paddingLeft or 0.0), float(first.duration.quarterLength)
-    if pad > 0:
-        return pad
-    return bar_q - dur if 0 < dur < bar_q else 0.0
-
-
 def _meter_tempo(score: Any, default_tempo: float) -> tuple[str, float]:
     """(meter, tempo) of a score; the meter is "" without a time signature (free meter), "mixed" when the
     score changes meter (the one-meter bar grid would not fit) and "x/y" when unsupported."""
@@ -464,7 +449,7 @@ def _openewld_piece(path: Path) -> Piece | str:
         return problem
     parts = list(score.parts) or [score]
     bar = CodecConfig().bar_steps(meter)
-    shift = _pickup_shift(parts, bar / SPQ)
+    shift = pickup_shift(parts, bar / SPQ)
     melody = _part_notes(parts[0], shift, MELODY)
     if len(melody) < 8:
         return "fewer than 8 notes"
@@ -518,7 +503,7 @@ def _chorale_piece(score: Any, meter: str, tempo: float) -> Piece | None:
     if len(parts) < 3:
         return None
     bar = CodecConfig().bar_steps(meter)
-    shift = _pickup_shift(parts, bar / SPQ)
+    shift = pickup_shift(parts, bar / SPQ)
     notes = _part_notes(parts[0], shift, MELODY) + _part_notes(parts[-1], shift, BASS)
     for p in parts[1:-1]:
         notes += _part_notes(p, shift, CHORDS)
@@ -541,7 +526,7 @@ def _chorale_piece(score: Any, meter: str, tempo: float) -> Piece | None:
 def _tune_piece(score: Any, meter: str, tempo: float, style: str) -> Piece | None:
     parts = list(score.parts) or [score]
     bar = CodecConfig().bar_steps(meter)
-    shift = _pickup_shift(parts, bar / SPQ)
+    shift = pickup_shift(parts, bar / SPQ)
     melody = _part_notes(parts[0], shift, MELODY)
     if len(melody) < 8:
         return None

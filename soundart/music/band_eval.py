@@ -58,6 +58,8 @@ def style_nll(model: Any, codec: Codec, pieces: Sequence[tuple[str, Piece]], max
     import torch
     import torch.nn.functional as F
 
+    from soundart.music.corpora import collate_tokens
+
     device = next(model.parameters()).device
     sums: dict[str, list[float]] = collections.defaultdict(lambda: [0.0, 0, 0])
     model.eval()
@@ -68,13 +70,9 @@ def style_nll(model: Any, codec: Codec, pieces: Sequence[tuple[str, Piece]], max
                 windows += eval_windows(codec.encode(p), codec, max_len)
                 sums[style][2] += len(p.notes)
         for i in range(0, len(windows), batch_size):
-            chunk = windows[i: i + batch_size]
-            T = max(len(w) for w in chunk)
-            x = torch.zeros(len(chunk), T, dtype=torch.long)
-            scored = torch.zeros(len(chunk), T, dtype=torch.bool)
-            for j, w in enumerate(chunk):
-                x[j, : len(w)] = torch.tensor(w)
-                scored[j, Codec.HEADER_LEN: len(w)] = True
+            batch = collate_tokens([torch.tensor(w) for w in windows[i: i + batch_size]])
+            x, scored = batch["tokens"], batch["mask"].clone()
+            scored[:, : Codec.HEADER_LEN] = False  # the header is given, not scored
             with torch.no_grad():
                 logits = model(x.to(device)).float()[:, :-1]
             nll = F.cross_entropy(logits.transpose(1, 2), x[:, 1:].to(device), reduction="none")

@@ -56,6 +56,31 @@ def piece_from_json(d: dict[str, Any]) -> tuple[str, Piece]:
 
 
 # ---- music21 ------------------------------------------------------------------------------------
+def pickup_shift(parts: Any, bar_q: float) -> float:
+    """Quarter notes to shift a music21 score by so that a pickup (anacrusis) bar ends where bar 2
+    starts on a downbeat: the first measure's left padding, else what it lacks of ``bar_q``."""
+    first = next(iter(parts[0].getElementsByClass("Measure")), None)
+    if first is None:
+        return 0.0
+    pad, dur = float(first.paddingLeft or 0.0), float(first.duration.quarterLength)
+    if pad > 0:
+        return pad
+    return bar_q - dur if 0 < dur < bar_q else 0.0
+
+
+def load_pieces(path: Path) -> list[tuple[str, Piece]]:
+    """The pieces of a JSON cache written by :func:`save_pieces`."""
+    return [piece_from_json(d) for d in json.loads(path.read_text())]
+
+
+def save_pieces(path: Path, pieces: list[tuple[str, Piece]]) -> None:
+    """Write ``[(id, Piece), ...]`` as a JSON cache, atomically (a run stopped half-way leaves none)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.part")
+    tmp.write_text(json.dumps([piece_to_json(pid, p) for pid, p in pieces]))
+    os.replace(tmp, path)
+
+
 def _score_to_piece(score: Any, style: str, steps_per_quarter: int) -> Piece | None:
     from music21 import meter as m21meter
     from music21 import tempo as m21tempo
@@ -70,16 +95,7 @@ def _score_to_piece(score: Any, style: str, steps_per_quarter: int) -> Piece | N
     tempo = float(mm.getQuarterBPM()) if mm is not None and mm.number else default_tempo
     parts = list(score.parts) or [score]
     bar_q = CodecConfig().bar_steps(meter) / steps_per_quarter
-    # a pickup (anacrusis) bar is shifted so that bar 2 starts on a downbeat
-    shift = 0.0
-    first_measure = next(iter(parts[0].getElementsByClass("Measure")), None)
-    if first_measure is not None:
-        pad = float(first_measure.paddingLeft or 0.0)
-        dur = float(first_measure.duration.quarterLength)
-        if pad > 0:
-            shift = pad
-        elif 0 < dur < bar_q:
-            shift = bar_q - dur
+    shift = pickup_shift(parts, bar_q)
     notes: list[Note] = []
     for part in parts:
         program = default_program
@@ -111,7 +127,7 @@ def music21_pieces(style: str, limit: int | None = None, steps_per_quarter: int 
     limit = min(limit, cap) if limit else (cap if cap < 10_000 else None)
     cache = cache_dir() / f"m21-{style}-{limit or 'all'}-spq{steps_per_quarter}.json"
     if cache.exists():
-        return [piece_from_json(d) for d in json.loads(cache.read_text())]
+        return load_pieces(cache)
     from music21 import corpus
 
     folders = MUSIC21_STYLES[style][0]
@@ -139,10 +155,7 @@ def music21_pieces(style: str, limit: int | None = None, steps_per_quarter: int 
                 piece = None
             if piece is not None:
                 out.append((f"{rel}#{i}" if len(scores) > 1 else rel, piece))
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps([piece_to_json(pid, p) for pid, p in out]))
-    os.replace(tmp, cache)
+    save_pieces(cache, out)
     return out
 
 

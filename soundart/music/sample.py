@@ -171,7 +171,9 @@ class EventGrammar:
         self.prompt_bars = 0  # complete bars in the prompt before the generated ones (set by generate)
         self.bass_pc: int | None = None
         self.bar_pitch_ok = self.pitch_ok
-        self.bar_chord_tones: np.ndarray | None = None  # (128,) bool: pitches of the bar's chord
+        # (128,) log-odds toward the asked chord's tones in this bar, zero mean (None: no chord asked)
+        self.bar_chord_lean: np.ndarray | None = None
+        self.free_chords = self._in_key_chords() if codec.chord0 >= 0 else None
         self._build_masks()
 
     def _build_masks(self) -> None:
@@ -185,17 +187,15 @@ class EventGrammar:
         self.m_dur = np.full(V, False)
         self.m_dur[c.dur0:c.dur0 + c.config.max_duration] = True
 
-    def _free_chords(self) -> np.ndarray:
+    def _in_key_chords(self) -> np.ndarray:
         """The chord tokens the model may choose: with a key, those whose tones all lie in its scale."""
         if self.pitch_ok.all():
             return np.ones(len(self.codec.chord_names), bool)
-        if not hasattr(self, "_in_key_chords"):
-            from soundart.music.chords import chord_from_token
+        from soundart.music.chords import chord_from_token
 
-            scale = set(np.flatnonzero(self.pitch_ok[:12]))
-            self._in_key_chords = np.array([name == "N" or chord_from_token(name).pitch_classes <= scale
-                                            for name in self.codec.chord_names])
-        return self._in_key_chords
+        scale = set(np.flatnonzero(self.pitch_ok[:12]))
+        return np.array([name == "N" or chord_from_token(name).pitch_classes <= scale
+                         for name in self.codec.chord_names])
 
     def _bar_chord(self) -> Any:
         """The requested chord of the current bar ("free" when the model chooses)."""
@@ -216,7 +216,7 @@ class EventGrammar:
                 self.done = True
             self.bar_count += 1
             self.state, self.pos, self.in_bar = ("chord" if c.chord0 >= 0 else "bar"), -1, 0
-            self.bass_pc, self.bar_pitch_ok, self.bar_chord_tones = None, self.pitch_ok, None
+            self.bass_pc, self.bar_pitch_ok, self.bar_chord_lean = None, self.pitch_ok, None
         elif kind == "CHORD":
             from soundart.music.chords import chord_from_token
 
@@ -227,10 +227,11 @@ class EventGrammar:
             self.bass_pc = chord.bass if chord is not None else None
             # the key's scale, widened by the bar's chord tones (a borrowed chord or slash bass stays playable)
             self.bar_pitch_ok = self.pitch_ok.copy()
-            self.bar_chord_tones = None
+            self.bar_chord_lean = None
             if chord is not None:
-                self.bar_chord_tones = np.isin(np.arange(128) % 12, sorted(chord.pitch_classes | {chord.bass}))
-                self.bar_pitch_ok |= self.bar_chord_tones
+                tones = np.isin(np.arange(128) % 12, sorted(chord.pitch_classes | {chord.bass}))
+                self.bar_pitch_ok |= tones
+                self.bar_chord_lean = tones - tones.mean()
         elif kind == "EOS":
             self.done = True
         elif kind == "POS":
@@ -273,7 +274,7 @@ class EventGrammar:
         elif self.state == "chord":
             chord = self._bar_chord()
             if chord == "free":
-                m[c.chord0:c.chord0 + len(c.chord_names)] = self._free_chords()
+                m[c.chord0:c.chord0 + len(c.chord_names)] = self.free_chords
             else:
                 m[c.chord_token(chord.token if chord is not None else "N")] = True
         elif self.state == "pitch":
@@ -471,9 +472,9 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
         for i, (g, bias, chord_bias) in enumerate(zip(grammars, biases, chord_biases)):
             if bias is not None and not done[i] and g.wants_pitched_note():
                 z[i, pitches] = lean_pitches(z[i, pitches], bias, key_strength)
-            if forced_chords[i] and not done[i] and g.wants_pitched_note() and g.bar_chord_tones is not None:
-                tones = g.bar_chord_tones - g.bar_chord_tones.mean()
-                z[i, pitches] = lean_pitches(z[i, pitches], tones, CHORD_TONE_WEIGHT * max(key_strength, 1.0))
+            if forced_chords[i] and not done[i] and g.wants_pitched_note() and g.bar_chord_lean is not None:
+                strength = CHORD_TONE_WEIGHT * max(key_strength, 1.0)
+                z[i, pitches] = lean_pitches(z[i, pitches], g.bar_chord_lean, strength)
             if chord_bias is not None and not done[i] and g.state == "chord":
                 z[i, chords] = z[i, chords] + CHORD_KEY_WEIGHT * key_strength * chord_bias
         probs = filter_logits(z, temperature, top_k, top_p)

@@ -426,16 +426,24 @@ def midi_to_piece(midi, config: CodecConfig | None = None, style: str = "other")
     return Piece(notes=notes, meter=meter, tempo=tempo, key=key, style=style)
 
 
+def empty_midi(piece: Piece, config: CodecConfig):
+    """A ``pretty_midi.PrettyMIDI`` with ``piece``'s tempo, time and key signature and no notes, and
+    the length of one grid step in seconds."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=float(piece.tempo), resolution=480)
+    num, den = (int(x) for x in piece.meter.split("/"))
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(num, den, 0.0))
+    midi.key_signature_changes.append(pretty_midi.KeySignature(int(piece.key), 0.0))
+    return midi, 60.0 / float(piece.tempo) / config.steps_per_quarter
+
+
 def piece_to_midi(piece: Piece, config: CodecConfig | None = None):
     """A ``pretty_midi.PrettyMIDI`` of ``piece`` (one instrument per program, drums on channel 10)."""
     import pretty_midi
 
     c = config or CodecConfig()
-    midi = pretty_midi.PrettyMIDI(initial_tempo=float(piece.tempo), resolution=480)
-    step = 60.0 / float(piece.tempo) / c.steps_per_quarter
-    num, den = (int(x) for x in piece.meter.split("/"))
-    midi.time_signature_changes.append(pretty_midi.TimeSignature(num, den, 0.0))
-    midi.key_signature_changes.append(pretty_midi.KeySignature(int(piece.key), 0.0))
+    midi, step = empty_midi(piece, c)
     instruments: dict[int, pretty_midi.Instrument] = {}
     for n in piece.sorted_notes():
         inst = instruments.get(n.program)
