@@ -13,7 +13,8 @@ from soundart.music.tokens import Codec, Piece
 
 
 def style_table(pieces: Sequence[tuple[str, Piece]], codec: Codec) -> dict[str, dict[str, Any]]:
-    """Per style: parts present, meters (most common first), median tempo (bpm), number of pieces."""
+    """Per style: parts present, meters (most common first), the meters of its pieces with drums
+    (``drum_meters``), median tempo (bpm), number of pieces."""
     by_style: dict[str, list[Piece]] = collections.defaultdict(list)
     for _, p in pieces:
         by_style[p.style].append(p)
@@ -25,10 +26,18 @@ def style_table(pieces: Sequence[tuple[str, Piece]], codec: Codec) -> dict[str, 
             continue
         counts = collections.Counter(n.program for p in ps for n in p.notes)
         present = [parts[i] for i in range(len(parts)) if counts[i] >= 0.01 * sum(counts.values())]
-        meters = collections.Counter(p.meter for p in ps)
-        table[style] = {"parts": present, "meters": [m for m, c in meters.most_common() if c >= 2 or len(meters) == 1],
+        table[style] = {"parts": present, "meters": _common_meters(ps),
                         "tempo": round(float(np.median([p.tempo for p in ps])), 1), "pieces": len(ps)}
+        drummed = [p for p in ps if any(n.program == codec.drum_program for n in p.notes)]
+        if drummed:  # the drums of a style may come from other data in fewer meters (Groove: 4/4)
+            table[style]["drum_meters"] = _common_meters(drummed)
     return table
+
+
+def _common_meters(pieces: Sequence[Piece]) -> list[str]:
+    """The meters of ``pieces``, most common first; a meter seen once is left out (unless it is the only one)."""
+    meters = collections.Counter(p.meter for p in pieces)
+    return [m for m, c in meters.most_common() if c >= 2 or len(meters) == 1]
 
 
 def eval_windows(tokens: list[int], codec: Codec, max_len: int) -> list[list[int]]:

@@ -47,12 +47,14 @@ class Sketch:
 
 @dataclass(frozen=True)
 class StyleInfo:
-    """What a band model learnt of one style: its parts, meters (most common first), median tempo."""
+    """What a band model learnt of one style: its parts, meters (most common first), median tempo, and
+    the meters of its drums."""
 
     name: str
     parts: tuple[str, ...]
     meters: tuple[str, ...]
     tempo: float
+    drum_meters: tuple[str, ...] = ()  # the meters its drums were learnt in
 
     @property
     def pitched(self) -> bool:
@@ -68,7 +70,9 @@ def model_styles(document: Mapping[str, Any], codec: Codec) -> dict[str, StyleIn
     meta = document.get("metadata", {})
     table = meta.get("metrics", {}).get("styles")
     if table:
-        return {s: StyleInfo(s, tuple(v["parts"]), tuple(v["meters"]), float(v["tempo"])) for s, v in table.items()}
+        return {s: StyleInfo(s, tuple(v["parts"]), tuple(v["meters"]), float(v["tempo"]),
+                             tuple(v.get("drum_meters", v["meters"] if "drums" in v["parts"] else ())))
+                for s, v in table.items()}
     from soundart.music.corpora import MUSIC21_STYLES
 
     trained = meta.get("data_config", {})

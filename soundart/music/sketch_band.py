@@ -116,10 +116,11 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
         tempo = tempo or primer_piece.tempo
         primer_bars = len(primer_piece.chords)
     meter = meter or (info.meters[0] if info.meters else "4/4")
-    for s in ([style] if pitched else []) + ([groove] if groove else []):
-        if meter not in styles[s].meters:
-            known = ", ".join(styles[s].meters)
-            raise ConfigError(f"meter {meter} is not in {s}'s training data (its meters: {known})")
+    checks = ([(style, styles[style].meters, "")] if pitched else [])
+    checks += [(groove, styles[groove].drum_meters, " drums")] if groove else []
+    for name, meters, what in checks:
+        if meter not in meters:
+            raise ConfigError(f"meter {meter} is not in {name}'s{what} training data (its meters: {', '.join(meters)})")
     tempo = float(tempo or info.tempo or (styles[groove].tempo if groove else 100.0))
     if key_number is None and bar_chords is not None:
         key_number = progression_key(bar_chords)

@@ -149,3 +149,16 @@ def test_a_groove_continues_a_drums_only_primer_but_a_band_needs_pitched_notes(m
     assert [i.name for i in s.midi.instruments] == ["Drums"] and len(s.midi.instruments[0].notes) > 8
     with pytest.raises(soundart.SoundartError, match="only drums"):
         soundart.sketch(model=model, style="pop", primer=primer, bars=2)
+
+
+def test_drums_are_refused_in_a_meter_their_data_lacks(model):
+    from soundart.music.sample import load_stepper, read_codec_config
+    from soundart.music.sketch import model_styles
+
+    _, doc, _ = load_stepper(model)
+    styles = model_styles(doc, read_codec_config(doc))
+    assert styles["rock"].drum_meters == ("4/4",) and styles["folk"].drum_meters == ()
+    s = soundart.sketch(model=model, style="folk", meter="3/4", tracks="melody", bars=2, seed=0)[0]
+    assert s.piece.meter == "3/4"
+    with pytest.raises(ConfigError, match="meter 3/4 is not in rock's drums training data"):
+        soundart.sketch(model=model, style="folk", meter="3/4", tracks="melody,drums", drums="rock", bars=2)
