@@ -156,6 +156,9 @@ def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = Non
                          include_primer=include_primer, temperature=temperature, top_k=top_k, top_p=top_p,
                          free_pitch=free_pitch, key_strength=key_strength, seed=seed, n=n, progress=progress,
                          model_name=model)
+    if programs and "all" in programs:
+        raise ConfigError(f"program={programs['all']} for every note: this model has parts; give one per part, "
+                          "e.g. bass=33 (parts with a program: melody, chords, bass)")
     from soundart.music.sketch_band import sketch_band
 
     return sketch_band(step_model, codec, styles, style=style, tracks=tracks, chords=chords, key_number=key_number,

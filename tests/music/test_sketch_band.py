@@ -162,3 +162,9 @@ def test_drums_are_refused_in_a_meter_their_data_lacks(model):
     assert s.piece.meter == "3/4"
     with pytest.raises(ConfigError, match="meter 3/4 is not in rock's drums training data"):
         soundart.sketch(model=model, style="folk", meter="3/4", tracks="melody,drums", drums="rock", bars=2)
+
+
+def test_a_plain_program_number_on_a_band_model_asks_for_parts(model, tmp_path):
+    r = run("sketch", "--model", model, "--program", 33, "-o", tmp_path / "x.mid")
+    assert r.exit_code == 2 and "--program 33 for every note: this model has parts" in r.output
+    assert not (tmp_path / "x.mid").exists()
