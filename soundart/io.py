@@ -36,7 +36,7 @@ AUDIO_FORMATS = {
 MIDI_SUFFIXES = (".mid", ".midi", ".kar")
 
 
-def _check_input_file(path: str | os.PathLike, what: str) -> Path:
+def check_input_file(path: str | os.PathLike, what: str) -> Path:
     p = Path(path)
     if not p.exists():
         raise BadInputError(f"{p}: no such file")
@@ -125,7 +125,7 @@ def load_audio(
         raise ConfigError(f"sample rate must be > 0, got {sr}")
     if offset < 0 or (duration is not None and duration <= 0):
         raise ConfigError(f"offset must be >= 0 and duration > 0 (got offset={offset}, duration={duration})")
-    p = _check_input_file(path, "an audio file")
+    p = check_input_file(path, "an audio file")
     audio_format(p)
     try:
         info = sf.info(str(p))
@@ -220,7 +220,7 @@ def load_midi(path: str | os.PathLike, require_notes: bool = True) -> pretty_mid
     """Read a Standard MIDI File with pretty_midi; one-line errors for anything unusable."""
     import pretty_midi
 
-    p = _check_input_file(path, "a MIDI file")
+    p = check_input_file(path, "a MIDI file")
     with open(p, "rb") as fh:
         magic = fh.read(4)
     if magic != b"MThd":

@@ -21,7 +21,8 @@ seed_option = click.option("--seed", type=int, default=None, help="Random seed f
 @contextlib.contextmanager
 def flags_in_errors(flags: dict[str, str]):
     """Re-raise a library ConfigError with its argument names written as the CLI's flags
-    (``{"top_k": "--top-k"}``: "top_k must be ..." -> "--top-k must be ...", "drums=funk" -> "--drums funk")."""
+    (``{"top_k": "--top-k"}``: "top_k must be ..." -> "--top-k must be ...", "drums=funk" -> "--drums funk",
+    "add: ..." -> "--add: ...")."""
     from soundart.errors import ConfigError
 
     try:
@@ -31,6 +32,7 @@ def flags_in_errors(flags: dict[str, str]):
         for name, flag in flags.items():
             text = re.sub(rf"\b{re.escape(name)}(?= must)", flag, text)
             text = re.sub(rf"\b{re.escape(name)}=", f"{flag} ", text)
+            text = re.sub(rf"^{re.escape(name)}:", f"{flag}:", text)
         raise ConfigError(text) from None
 
 

@@ -63,12 +63,20 @@ class _StyleHelp(click.Option):
 @click.option("--key", default=None, help='Key, e.g. "D minor", "F#", "Bbm" (default: from the primer, else drawn).')
 @click.option("--tempo", type=float, default=None, help="Tempo in bpm (default: primer's, else the style's).")
 @click.option("--meter", default=None, help='Time signature, e.g. "3/4" (default: primer\'s, else the style\'s).')
-@click.option("--bars", type=int, default=8, show_default=True, help=f"Bars to write (after the primer), 1-{MAX_BARS}.")
+@click.option("--bars", type=int, default=None, help=f"Bars to write (after the primer), 1-{MAX_BARS}; default 8.")
 @click.option("--program", "program_specs", multiple=True,
               help="GM program per part, PART=N (e.g. --program bass=33 --program melody=65); a plain N sets "
                    "every note's program on a model without parts.")
-@click.option("--primer", type=click.Path(path_type=Path), default=None, help="A MIDI file to continue.")
+@click.option("--primer", "-i", "--input", "primer", type=click.Path(path_type=Path), default=None,
+              help="Your song (MIDI, or MusicXML .mxl/.musicxml): continued, every track with its own "
+                   "program and name; with --add or --regenerate, edited (the file itself is never changed).")
 @click.option("--include-primer", is_flag=True, help="Keep the primer's bars at the start of the output.")
+@click.option("--add", "add", default=None,
+              help="Parts to add to --primer over its whole length, following its chords: any of "
+                   "melody,chords,bass,drums (e.g. --add drums,bass --style funk). Its own notes stay unchanged.")
+@click.option("--regenerate", "regenerate", default=None,
+              help="Bars of --primer to write again, e.g. 5-8 (from 1, inclusive; 1-4,9-12 for several); "
+                   "--tracks limits it to some parts. Every note outside them stays as it was.")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="Sampling temperature (> 0).")
 @click.option("--top-k", type=int, default=None, help="Sample among the K likeliest tokens.")
 @click.option("--top-p", type=float, default=0.95, show_default=True, help="Nucleus sampling mass in (0, 1].")
@@ -84,8 +92,9 @@ class _StyleHelp(click.Option):
               help="auto = NumPy for the LSTM and the Transformer (fastest); cpu/cuda = torch.")
 @force_option
 def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None, chords: str | None,
-           groove: str | None, key: str | None, tempo: float | None, meter: str | None, bars: int,
-           program_specs: tuple[str, ...], primer: Path | None, include_primer: bool, temperature: float,
+           groove: str | None, key: str | None, tempo: float | None, meter: str | None, bars: int | None,
+           program_specs: tuple[str, ...], primer: Path | None, include_primer: bool, add: str | None,
+           regenerate: str | None, temperature: float,
            top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
            count: int, plot: Path | None, render: Path | None, device: str, force: bool) -> None:
     """Write a MIDI sketch (or -n of them): a band in a style, over the chords you name.
@@ -95,6 +104,8 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
     soundart sketch --style fiddle --meter 6/8 --key D -o jig.mid
     soundart sketch --style jazz --tracks melody,bass,drums --program bass=32 -o head.mid
     soundart sketch --primer mine.mid --bars 4 -o more.mid --include-primer
+    soundart sketch --primer verse.mid --add drums,bass --style funk -o band.mid
+    soundart sketch --primer verse.mid --regenerate 5-8 --tracks melody -n 4 -o take.mid
     """
     from soundart.errors import BadInputError
     from soundart.io import check_output_path
@@ -109,6 +120,8 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
         if p.suffix.lower() != ".wav":
             raise BadInputError(f"{p}: --render writes .wav files")
     for p in outs + renders + ([plot] if plot is not None else []):
+        if primer is not None and p.resolve() == primer.resolve():
+            raise BadInputError(f"{p}: that is the input file, which is never overwritten; write to another path")
         check_output_path(p, force)
     plain = [s for s in program_specs if "=" not in s]
     programs: dict[str, int] = parse_programs([s for s in program_specs if "=" in s])
@@ -121,20 +134,23 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
 
     flags = {"bars": "--bars", "n": "-n", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
              "key_strength": "--key-strength", "tempo": "--tempo", "drums": "--drums", "chords": "--chords",
-             "program": "--program", "meter": "--meter"}
+             "program": "--program", "meter": "--meter", "add": "--add", "regenerate": "--regenerate",
+             "primer": "--primer", "tracks": "--tracks", "include_primer": "--include-primer"}
     with flags_in_errors(flags):  # before the progress bar opens
         check_number("bars", bars, 1, MAX_BARS)
         check_number("n", count, 1, MAX_SKETCHES)
-    with tqdm(total=bars * count, desc="sketching", unit="bar", file=sys.stderr,
-              disable=count * bars < 32) as progress, flags_in_errors(flags):
+    with tqdm(total=(bars or 8) * count, desc="sketching", unit="bar", file=sys.stderr,
+              disable=count * (bars or 8) < 32 or add is not None or regenerate is not None) as progress, \
+            flags_in_errors(flags):
         sketches = run_sketch(style=style, tracks=tracks, chords=chords, key=key, tempo=tempo, meter=meter,
                               bars=bars, programs=programs or None, drums=groove, primer=primer,
-                              include_primer=include_primer, temperature=temperature, top_k=top_k, top_p=top_p,
+                              include_primer=include_primer, add=add, regenerate=regenerate,
+                              temperature=temperature, top_k=top_k, top_p=top_p,
                               free_pitch=free_pitch, key_strength=key_strength, seed=seed, n=count,
                               model=model_spec, device=device, progress=progress)
     for s, out in zip(sketches, outs):
         s.save(out, force=force)
-        click.echo(f"wrote {out}: {bars} bars{' + primer' if include_primer and primer else ''}, {_summary(s)} "
+        click.echo(f"wrote {out}: {_what(bars, primer, include_primer, add, regenerate)}, {_summary(s)} "
                    f"({model_spec})")
     if plot is not None:
         from soundart.music.tokens import key_name
@@ -152,6 +168,16 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
         click.echo(f"wrote {plot}")
     for s, wav in zip(sketches, renders):
         _render(s.midi, wav, force)
+
+
+def _what(bars: int | None, primer: Path | None, include_primer: bool, add: str | None,
+          regenerate: str | None) -> str:
+    if add is not None:
+        return f"{primer.name} + {add}"
+    if regenerate is not None:
+        return f"{primer.name}, bars {regenerate} regenerated"
+    return f"{bars or 8} bars" + (f" after {primer.name}" if primer is not None else "") + \
+        (" (primer included)" if include_primer and primer is not None else "")
 
 
 def _summary(s: Any) -> str:

@@ -15,7 +15,7 @@ import numpy as np
 
 from soundart.errors import ConfigError
 from soundart.music.chords import chord_from_token, estimate_chord
-from soundart.music.tokens import BAND_PARTS, DRUMS, CodecConfig, Note, Piece, empty_midi, midi_to_piece
+from soundart.music.tokens import BAND_PARTS, CodecConfig, Note, Piece, empty_midi
 
 # the parts a sketch of each style writes when --tracks is not given (drum styles: the drums)
 DEFAULT_TRACKS: dict[str, tuple[str, ...]] = {
@@ -128,64 +128,3 @@ def chords_per_bar(notes: Sequence[Note], n_bars: int, bar_len: int, drum_progra
         chord = estimate_chord(weights[b], lowest[b] % 12 if b in lowest else None)
         out.append(chord.token if chord is not None else "N")
     return out
-
-
-def midi_to_band(midi: Any, config: CodecConfig, style: str) -> tuple[Piece, dict[int, str]]:
-    """A user's MIDI file as a band piece: each instrument becomes one part and the chords of each
-    bar are estimated from its notes.
-
-    Parts: drum tracks -> drums; of the pitched tracks the highest (mean pitch) is the melody, the
-    lowest (when there are two or more and it sits below middle C) the bass, the rest chords; a lone
-    pitched track is the melody when it is mostly one note at a time, else chords. Returns the piece
-    and, per part index, the name of the track it came from.
-    """
-    import copy
-
-    import pretty_midi
-
-    # one "program" per pitched track (its index), so that two tracks of one GM program stay apart
-    tagged = copy.copy(midi)
-    tagged.instruments = []
-    for i, inst in enumerate(midi.instruments):
-        track = pretty_midi.Instrument(program=i % 128, is_drum=inst.is_drum, name=inst.name)
-        track.notes = inst.notes
-        tagged.instruments.append(track)
-    gm = midi_to_piece(tagged, CodecConfig(steps_per_quarter=config.steps_per_quarter, meters=config.meters), style)
-    by_program: dict[int, list[Note]] = {}
-    for n in gm.notes:
-        by_program.setdefault(n.program, []).append(n)
-    pitched = sorted((p for p in by_program if p != DRUMS), key=lambda p: -np.mean([n.pitch for n in by_program[p]]))
-    part_of: dict[int, str] = {}
-    if len(pitched) == 1:
-        notes = by_program[pitched[0]]
-        onsets = len({n.start for n in notes})
-        part_of[pitched[0]] = "melody" if onsets >= 0.8 * len(notes) else "chords"
-    elif pitched:
-        part_of[pitched[0]] = "melody"
-        low = pitched[-1]
-        part_of[low] = "bass" if np.mean([n.pitch for n in by_program[low]]) < 60 else "chords"
-        for p in pitched[1:-1]:
-            part_of[p] = "chords"
-    if DRUMS in by_program:
-        part_of[DRUMS] = "drums"
-    names: dict[int, str] = {}
-    notes = []
-    for program, part in part_of.items():
-        if part not in config.parts:
-            continue
-        index = config.parts.index(part)
-        for n in by_program[program]:
-            notes.append(Note(n.start, n.duration, n.pitch, n.velocity, index))
-        names.setdefault(index, _track_name(midi, program))
-    bar_len = config.bar_steps(gm.meter)
-    n_bars = max((n.start // bar_len for n in notes), default=-1) + 1
-    drum = config.parts.index("drums") if "drums" in config.parts else -1
-    piece = Piece(notes, gm.meter, gm.tempo, gm.key, style, chords_per_bar(notes, n_bars, bar_len, drum))
-    return piece, names
-
-
-def _track_name(midi: Any, index: int) -> str:
-    """The name of track ``index`` (DRUMS: the first named drum track)."""
-    if index != DRUMS:
-        return midi.instruments[index].name
-    return next((inst.name for inst in midi.instruments if inst.is_drum and inst.name), "")

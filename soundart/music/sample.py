@@ -131,6 +131,62 @@ def draw(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.minimum((c < u[:, None]).sum(axis=-1), probs.shape[-1] - 1)
 
 
+@dataclass(frozen=True)
+class KnownNote:
+    """A note a bar must hold: its position, part (program value) and tokens (PITCH VEL DUR...)."""
+
+    pos: int
+    part: int
+    tokens: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class KnownBar:
+    """What one generated bar must hold: ``notes`` exactly as given (in the codec's order) and new
+    notes only of the ``free`` parts. ``scored``: the log-probability of its tokens is summed into
+    :attr:`Generated.score` (how well the bars before it lead into it)."""
+
+    notes: tuple[KnownNote, ...]
+    free: frozenset[int]
+    scored: bool = False
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(2 + len(n.tokens) for n in self.notes)
+
+
+def known_bars(codec: Codec, piece: Any, first_bar: int, n_bars: int, free: Sequence[frozenset[int]],
+               scored: Sequence[bool] | None = None) -> list[KnownBar]:
+    """The KnownBar of each of ``n_bars`` bars of ``piece`` from ``first_bar`` (0-based): the piece's
+    notes in those bars (encoded as the codec writes them) with ``free[i]`` parts free to add to."""
+    from soundart.music.tokens import Piece
+
+    bar_len = codec.config.bar_steps(piece.meter)
+    lo, hi = first_bar * bar_len, (first_bar + n_bars) * bar_len
+    notes = [type(n)(n.start - lo, n.duration, n.pitch, n.velocity, n.program) for n in piece.notes
+             if lo <= n.start < hi]
+    tokens = codec.encode(Piece(notes, piece.meter, piece.tempo, piece.key, piece.style), eos=False,
+                          n_bars=n_bars)[Codec.HEADER_LEN:]
+    bars: list[list[KnownNote]] = []
+    pos = part = -1
+    note: list[int] = []
+    for t in tokens + [codec.bar]:
+        kind, value = codec.kind(t)
+        if kind in ("BAR", "POS", "PROG", "PITCH") and note:
+            bars[-1].append(KnownNote(pos, part, tuple(note)))
+            note = []
+        if kind == "BAR":
+            bars.append([])
+        elif kind == "POS":
+            pos = value
+        elif kind == "PROG":
+            part = value
+        elif kind in ("PITCH", "VEL", "DUR"):
+            note.append(t)
+    scored = list(scored) if scored is not None else [False] * n_bars
+    return [KnownBar(tuple(bars[i]), free[i], scored[i]) for i in range(n_bars)]
+
+
 class EventGrammar:
     """Tracks one event-token sequence and says which tokens may come next.
 
@@ -147,7 +203,7 @@ class EventGrammar:
     def __init__(self, codec: Codec, bars: int, programs: Sequence[int] | None = None,
                  pitch_range: tuple[int, int] = (21, 108), max_bar_tokens: int = 256,
                  key: int | None = None, chords: Sequence[Any] | None = None,
-                 bass_part: int | None = None) -> None:
+                 bass_part: int | None = None, known: Sequence[KnownBar | None] | None = None) -> None:
         self.pitch_ok = np.ones(128, bool)
         if key is not None:
             pcs = scale_pitch_classes(key)
@@ -161,6 +217,12 @@ class EventGrammar:
         # string "free" (the model's choice); bars past the list are free
         self.chords = list(chords) if chords is not None else []
         self.bass_part = bass_part
+        # known: per generated bar, the notes it must hold as given and the parts free to add to (None:
+        # a bar free for every part); bars past the list are free
+        self.known = list(known) if known is not None else []
+        self.next_known = 0                # index of the current bar's next known note
+        self.queue: list[int] = []         # the rest of the known note being written
+        self.bar_cap = max_bar_tokens
         self.bar_len = codec.config.bar_steps("4/4")
         self.bar_count = 0
         self.state = "header"
@@ -217,6 +279,10 @@ class EventGrammar:
             self.bar_count += 1
             self.state, self.pos, self.in_bar = ("chord" if c.chord0 >= 0 else "bar"), -1, 0
             self.bass_pc, self.bar_pitch_ok, self.bar_chord_lean = None, self.pitch_ok, None
+            bar = self.known_bar()
+            self.next_known, self.queue = 0, []
+            self.bar_cap = self.max_bar_tokens + (bar.n_tokens if bar is not None else 0)
+            return
         elif kind == "CHORD":
             from soundart.music.chords import chord_from_token
 
@@ -240,10 +306,27 @@ class EventGrammar:
             self.state, self.prog, self.pitch = "prog", value, -1
         elif kind == "PITCH":
             self.state, self.pitch = "pitch", value
+            bar = self.known_bar()
+            if bar is not None and not self.queue and self.prog not in bar.free:
+                self.queue = list(bar.notes[self.next_known].tokens)
+                self.next_known += 1
         elif kind == "VEL":
             self.state = "vel"
         elif kind == "DUR":
             self.state, self.last_dur = "dur", value
+        if self.queue and self.queue[0] == token:
+            self.queue.pop(0)
+
+    def known_bar(self) -> KnownBar | None:
+        """What the current bar must hold (None: a free bar)."""
+        i = self.bar_count - 1 - self.prompt_bars
+        return self.known[i] if 0 <= i < len(self.known) else None
+
+    @property
+    def scoring(self) -> bool:
+        """Whether the current bar is one whose given tokens are scored (:attr:`KnownBar.scored`)."""
+        bar = self.known_bar()
+        return bar is not None and bar.scored
 
     def wants_pitched_note(self) -> bool:
         """Whether the next token may be a pitch of a pitched (not drum) instrument."""
@@ -266,6 +349,54 @@ class EventGrammar:
 
     def allowed(self) -> np.ndarray:
         """Boolean mask ``(V,)`` of the tokens that may come next."""
+        m = self._grammar_allowed()
+        bar = self.known_bar()
+        return m if bar is None else self._keep_known(m, bar)
+
+    def _keep_known(self, m: np.ndarray, bar: KnownBar) -> np.ndarray:
+        """Narrow ``m`` so the bar's known notes come out exactly as given, in the codec's order, with the
+        free parts' notes only at the places the order leaves them."""
+        c = self.codec
+        out = np.zeros_like(m)
+        if self.queue:  # the rest of a known note: its pitch was written, velocity and durations follow
+            out[self.queue[0]] = True
+            return out
+        if self.state in ("chord", "header", "pitch", "vel"):
+            return m
+        nxt = bar.notes[self.next_known] if self.next_known < len(bar.notes) else None
+        pos = self.pos
+        if self.state == "prog":
+            if self.prog in bar.free:
+                return m
+            out[nxt.tokens[0]] = True  # a known part at its known position: its next note
+            return out
+        if self.state == "dur":
+            if self.prog in bar.free:
+                durs = slice(c.dur0, c.dur0 + c.config.max_duration)
+                out[durs] = m[durs]
+                if nxt is None or (pos, self.prog) < (nxt.pos, nxt.part):
+                    pitches = slice(c.pitch0, c.pitch0 + 128)
+                    out[pitches] = m[pitches]
+            elif nxt is not None and (nxt.pos, nxt.part) == (pos, self.prog):
+                out[nxt.tokens[0]] = True
+                return out
+        if self.state in ("dur", "pos"):
+            for q in bar.free:
+                if m[c.prog0 + q] and (nxt is None or (pos, q) < (nxt.pos, nxt.part)):
+                    out[c.prog0 + q] = True
+            if nxt is not None and nxt.pos == pos and (self.state == "pos" or nxt.part > self.prog):
+                out[c.prog0 + nxt.part] = True
+        if self.state in ("dur", "bar"):
+            later = slice(c.pos0 + pos + 1, c.pos0 + (nxt.pos if nxt is not None else self.bar_len))
+            if bar.free:
+                out[later] = m[later]
+            if nxt is not None:
+                out[c.pos0 + nxt.pos] = nxt.pos > pos
+            else:
+                out[c.bar], out[c.eos] = m[c.bar], m[c.eos]
+        return out
+
+    def _grammar_allowed(self) -> np.ndarray:
         c = self.codec
         m = np.full(c.vocab_size, False)
         last_bar = self.bar_count >= self.bars
@@ -289,12 +420,12 @@ class EventGrammar:
             if self.state == "dur":
                 if self.last_dur == c.config.max_duration:
                     m |= self.m_dur
-                if self.in_bar < self.max_bar_tokens:
+                if self.in_bar < self.bar_cap:
                     self._pitches(m, self.pitch + 1)
                     higher = self.m_prog.copy()
                     higher[: c.prog0 + self.prog + 1] = False
                     m |= higher
-            if self.in_bar < self.max_bar_tokens:
+            if self.in_bar < self.bar_cap:
                 m[c.pos0 + self.pos + 1:c.pos0 + self.bar_len] = True
             m[c.bar] = True
             m[c.eos] = last_bar
@@ -401,13 +532,15 @@ def read_codec_config(document: dict[str, Any]) -> Any:
 class Generated:
     tokens: list[int]      # the whole sequence: prompt + new tokens (without the final BAR/EOS)
     prompt_len: int
+    score: float = 0.0     # summed log-probability of the tokens of scored known bars (KnownBar.scored)
 
 
 def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], bars: int, *,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
              seed: int | None = None, programs: Sequence[int] | Sequence[Sequence[int] | None] | None = None,
              in_key: bool = False, key_strength: float = 0.0, chords: Sequence[Sequence[Any] | None] | None = None,
-             bass_part: int | None = None, progress: Any = None) -> list[Generated]:
+             bass_part: int | None = None, known: Sequence[Sequence[KnownBar | None] | None] | None = None,
+             progress: Any = None) -> list[Generated]:
     """Continue each prompt (header [+ primer bars + BAR]) until ``bars`` more bars are complete.
 
     Parameters
@@ -423,6 +556,8 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     chords : per row, the chord of each generated bar (``music.chords.Chord``, None = no chord,
         "free" = the model's choice) for codecs with chord tokens; None = the model chooses.
     bass_part : the part (program value) whose lowest note on beat 1 plays each chord's bass.
+    known : per row, a :class:`KnownBar` (or None: free) per generated bar: notes the bar must hold as
+        given, and the parts free to add notes to (accompaniment, infilling).
 
     Every sequence is complete on return: the grammar caps the tokens of one bar, so the loop's
     budget (that cap, plus the bar's end, per bar) always suffices.
@@ -436,12 +571,14 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     per_row = programs is not None and len(programs) > 0 and not isinstance(programs[0], (int, np.integer))
     row_programs = list(programs) if per_row else [programs] * B
     row_chords = list(chords) if chords is not None else [None] * B
+    row_known = list(known) if known is not None else [None] * B
     grammars, biases, chord_biases = [], [], []
-    for p, progs, bar_chords in zip(prompts, row_programs, row_chords):
+    for p, progs, bar_chords, bars_known in zip(prompts, row_programs, row_chords, row_known):
         prompt_bars = sum(1 for t in p if t == codec.bar)
         keys = [codec.kind(t)[1] for t in p if codec.kind(t)[0] == "KEY"]
         g = EventGrammar(codec, bars + max(0, prompt_bars - 1) if prompt_bars else bars, progs,
-                         key=keys[0] if in_key and keys else None, chords=bar_chords, bass_part=bass_part)
+                         key=keys[0] if in_key and keys else None, chords=bar_chords, bass_part=bass_part,
+                         known=bars_known)
         g.prompt_bars = max(0, prompt_bars - 1)
         grammars.append(g)
         biases.append(key_pitch_bias(keys[0]) if key_strength > 0 and keys else None)
@@ -463,7 +600,9 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
         for g, x in zip(grammars, tok):
             g.feed(int(x))
     done = np.array([g.done for g in grammars])
-    budget = max((g.bars + 1) * (g.max_bar_tokens + 1) for g in grammars)
+    budget = max((g.bars + 1) * (g.max_bar_tokens + 1) + sum(b.n_tokens for b in g.known if b is not None)
+                 for g in grammars)
+    scores = np.zeros(B)
     for _ in range(budget):
         if done.all():
             break
@@ -482,6 +621,9 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
         for i, g in enumerate(grammars):
             if done[i]:
                 continue
+            if g.scoring:
+                row = np.asarray(logits[i], dtype=np.float64)
+                scores[i] += row[nxt[i]] - np.logaddexp.reduce(row)
             g.feed(int(nxt[i]))
             if g.done:
                 done[i] = True
@@ -492,7 +634,7 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
         logits, state = step_model.step(nxt, state)
     if not done.all():
         raise RuntimeError(f"internal: sketch not finished after {budget} tokens (the grammar should end it)")
-    return [Generated(s, len(p)) for s, p in zip(seqs, prompts)]
+    return [Generated(s, len(p), float(score)) for s, p, score in zip(seqs, prompts, scores)]
 
 
 def load_stepper(spec: str, device: str = "auto") -> tuple[Any, dict[str, Any], str]:
@@ -531,6 +673,7 @@ def load_stepper(spec: str, device: str = "auto") -> tuple[Any, dict[str, Any], 
     return TorchStepper(model, dev), doc, str(path)
 
 
-__all__ = ["filter_logits", "relative_key", "key_pitch_bias", "lean_pitches", "draw",
+__all__ = ["KnownNote", "KnownBar", "known_bars", "filter_logits", "relative_key", "key_pitch_bias", "lean_pitches",
+           "draw",
            "EventGrammar", "NumpyLSTM", "TorchStepper", "stepper", "generate",
            "load_stepper", "read_codec_config", "json"]

@@ -91,12 +91,14 @@ def check_number(name: str, value: float | int | None, lo: float, hi: float) -> 
 
 def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = None,
            chords: str | Sequence[str] | None = None, key: str | None = None, tempo: float | None = None,
-           meter: str | None = None, bars: int = 8, programs: Mapping[str, int] | None = None,
+           meter: str | None = None, bars: int | None = None, programs: Mapping[str, int] | None = None,
            drums: str | None = None, primer: str | Path | None = None, include_primer: bool = False,
+           add: Sequence[str] | str | None = None, regenerate: str | tuple[int, int] | None = None,
            temperature: float = 1.0, top_k: int | None = None, top_p: float | None = 0.95,
            free_pitch: bool = False, key_strength: float = KEY_STRENGTH, seed: int | None = None, n: int = 1,
            model: str = "transformer", device: str = "auto", progress: Any = None) -> list[Sketch]:
-    """Write ``n`` MIDI sketches with a token model.
+    """Write ``n`` MIDI sketches with a token model, or work on a song of your own (``primer``):
+    continue every track, ``add`` parts to it, or ``regenerate`` some of its bars.
 
     Parameters
     ----------
@@ -107,11 +109,19 @@ def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = Non
     key : e.g. ``"D minor"``, ``"Bb"`` (default: the primer's, else drawn per sketch).
     tempo : bpm, 20-400 (default: the primer's, else the style's median).
     meter : e.g. ``"3/4"`` (default: the primer's, else the style's most common).
-    bars : bars to write after the primer, 1-1000.
+    bars : bars to write (after the primer), 1-1000; default 8 (not with ``add``/``regenerate``).
     programs : GM program per pitched part, e.g. ``{"bass": 33}`` (default: the style's).
     drums : the groove style of the drum part (default: ``style`` when it has drums).
-    primer : a MIDI file to continue (its last 16 bars are the prompt).
+    primer : your song, a MIDI (format 0/1) or MusicXML (``.mxl``, ``.musicxml``) file. Alone it is
+        continued: every track goes on with its own program and name, in the song's key, meter and
+        tempo (its last 16 bars are the prompt). With a band model, ``add`` or ``regenerate`` edit it.
     include_primer : keep the primer's bars at the start of the output.
+    add : parts to add to ``primer``, e.g. ``"drums,bass"``: the output holds every note of the song
+        unchanged plus the new parts over its whole length, following its chords (estimated from its
+        notes, or ``chords``). ``style`` is the new parts' idiom (a groove such as ``"funk"`` for drums).
+    regenerate : bars of ``primer`` to write again, ``"5-8"`` (1-based, inclusive; ``"1-4,9-12"`` for
+        several); ``tracks`` limits it to some parts. Every note outside the bars stays as it was (a note
+        belongs to the bar its onset falls in, on the 16th grid); new notes end by the span's end.
     temperature, top_k, top_p : sampling (temperature > 0, top_k >= 1, top_p in (0, 1]).
     free_pitch : let pitched notes leave the key's scale.
     key_strength : how hard pitched notes lean toward the key (0 = the model's own choice).
@@ -132,6 +142,8 @@ def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = Non
     """
     check_number("bars", bars, 1, MAX_BARS)
     check_number("n", n, 1, MAX_SKETCHES)
+    if (add is not None or regenerate is not None) and primer is None:
+        raise ConfigError("add and regenerate work on a song of yours: give it as primer=FILE")
     check_number("temperature", temperature, 1e-3, 100)
     check_number("top_k", top_k, 1, 1e9)
     if top_p is not None and not (np.isfinite(top_p) and 0 < top_p <= 1):
@@ -148,23 +160,36 @@ def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = Non
     if not codec.config.parts:
         from soundart.music.sketch_gm import sketch_gm
 
+        if add is not None or regenerate is not None:
+            raise ConfigError(f"model {model!r} has no parts (trained on GM programs): add and regenerate need a "
+                              "band model")
         if tracks or chords or drums or programs and set(programs) - {"all"}:
             raise ConfigError(f"model {model!r} has no parts or chord tokens (trained on GM programs): "
                               "tracks, chords, drums and per-part programs need a band model")
         return sketch_gm(step_model, codec, styles, style=style, key_number=key_number, tempo=tempo, meter=meter,
-                         bars=bars, program=(programs or {}).get("all"), primer=primer,
+                         bars=bars or 8, program=(programs or {}).get("all"), primer=primer,
                          include_primer=include_primer, temperature=temperature, top_k=top_k, top_p=top_p,
                          free_pitch=free_pitch, key_strength=key_strength, seed=seed, n=n, progress=progress,
                          model_name=model)
     if programs and "all" in programs:
         raise ConfigError(f"program={programs['all']} for every note: this model has parts; give one per part, "
                           "e.g. bass=33 (parts with a program: melody, chords, bass)")
+    if primer is not None:
+        from soundart.music.edit import edit_song
+
+        if tempo is not None:
+            raise ConfigError("tempo: a song of yours keeps its own tempo map (change it in your DAW)")
+        return edit_song(step_model, codec, styles, path=primer, add=add, regenerate=regenerate, tracks=tracks,
+                         style=style, drums=drums, chords=chords, programs=programs, key_number=key_number,
+                         meter=meter, bars=bars, include_primer=include_primer, temperature=temperature,
+                         top_k=top_k, top_p=top_p, free_pitch=free_pitch, key_strength=key_strength, seed=seed,
+                         n=n, progress=progress)
     from soundart.music.sketch_band import sketch_band
 
     return sketch_band(step_model, codec, styles, style=style, tracks=tracks, chords=chords, key_number=key_number,
-                       tempo=tempo, meter=meter, bars=bars, programs=programs, drums=drums, primer=primer,
-                       include_primer=include_primer, temperature=temperature, top_k=top_k, top_p=top_p,
-                       free_pitch=free_pitch, key_strength=key_strength, seed=seed, n=n, progress=progress)
+                       tempo=tempo, meter=meter, bars=bars or 8, programs=programs, drums=drums,
+                       temperature=temperature, top_k=top_k, top_p=top_p, free_pitch=free_pitch,
+                       key_strength=key_strength, seed=seed, n=n, progress=progress)
 
 
 def draw_keys(rng: np.random.Generator, n: int, key_number: int | None) -> list[int]:

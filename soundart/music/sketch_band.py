@@ -8,13 +8,12 @@ bars. Both kinds of sequence are rows of one batch when their prompts are of one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from soundart.errors import ConfigError
-from soundart.music.band import band_to_midi, default_tracks, midi_to_band, part_programs
+from soundart.music.band import band_to_midi, default_tracks, part_programs
 from soundart.music.chords import Chord, chord_from_token, parse_chord, parse_progression, progression_key
 from soundart.music.tokens import Codec, Piece
 
@@ -65,14 +64,12 @@ def resolve_chords(chords: str | Sequence[str] | None, bars: int) -> list[Chord 
 def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, style: str | None,
                 tracks: Sequence[str] | str | None, chords: str | Sequence[str] | None, key_number: int | None,
                 tempo: float | None, meter: str | None, bars: int, programs: Mapping[str, int] | None,
-                drums: str | None, primer: str | Path | None, include_primer: bool, temperature: float,
-                top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
-                n: int, progress: Any) -> list:
-    """See :func:`soundart.music.sketch.sketch` (this is its path for band models)."""
-    from soundart.io import load_midi
+                drums: str | None, temperature: float, top_k: int | None, top_p: float | None, free_pitch: bool,
+                key_strength: float, seed: int | None, n: int, progress: Any) -> list:
+    """See :func:`soundart.music.sketch.sketch` (this is its path for new music with band models; a
+    song of the user's goes to ``music.edit``)."""
     from soundart.music.sample import generate
-    from soundart.music.sketch import Sketch, check_primer, draw_keys
-    from soundart.music.sketch_gm import crop_primer, cut_result
+    from soundart.music.sketch import Sketch, draw_keys
 
     parts = codec.config.parts
     pitched_styles = [s for s, i in styles.items() if i.pitched]
@@ -102,19 +99,6 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
         raise ConfigError("chords need a pitched part to follow them; the parts asked for are drums only")
     programs = part_programs(style, programs)
     rng = np.random.default_rng(seed)
-
-    primer_piece, primer_bars = None, 0
-    if primer is not None:
-        # a groove may continue drums alone; pitched parts need pitched notes to follow
-        source = check_primer(primer) if pitched else load_midi(primer)
-        primer_piece, _ = midi_to_band(source, codec.config, style)
-        if meter is not None and meter != primer_piece.meter:
-            raise ConfigError(f"meter {meter} differs from the primer's meter {primer_piece.meter}")
-        meter = primer_piece.meter
-        crop_primer(primer_piece, codec.config.bar_steps(meter))
-        key_number = primer_piece.key if key_number is None else key_number
-        tempo = tempo or primer_piece.tempo
-        primer_bars = len(primer_piece.chords)
     meter = meter or (info.meters[0] if info.meters else "4/4")
     checks = ([(style, styles[style].meters, "")] if pitched else [])
     checks += [(groove, styles[groove].drum_meters, " drums")] if groove else []
@@ -133,12 +117,10 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
     rows: list[tuple[list[int], list[int], list | None]] = []  # (prompt, part indices, chords per bar)
     for k in keys:
         if pitched:
-            body = _primer_body(codec, primer_piece, primer_bars, k, drums_only=False)
-            rows.append((codec.header(style, k, meter, tempo) + body + [codec.bar],
-                         [parts.index(p) for p in played], bar_chords))
+            rows.append((codec.header(style, k, meter, tempo) + [codec.bar], [parts.index(p) for p in played],
+                         bar_chords))
         if groove:
-            body = _primer_body(codec, primer_piece, primer_bars, k, drums_only=True)
-            rows.append((codec.header(groove, k, meter, tempo) + body + [codec.bar], [drum_index], [None] * bars))
+            rows.append((codec.header(groove, k, meter, tempo) + [codec.bar], [drum_index], [None] * bars))
     bass = parts.index("bass") if "bass" in played else None
     # rows whose new bars lack a part asked for (a pop sketch can come out as an 8-bar piano intro, no
     # melody) are drawn again, up to MAX_DRAWS times in all
@@ -156,12 +138,11 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
                                progress=progress if decoded[idx[0]] is None else None)
             for i, res in zip(idx, results):
                 decoded[i] = codec.decode(res.tokens)
-        todo = [i for i in todo if not needed[i] <= {n.program for n in decoded[i].notes
-                                                      if n.start >= primer_bars * bar_len}]
+        todo = [i for i in todo if not needed[i] <= {n.program for n in decoded[i].notes}]
         if not todo:
             break
 
-    offset, end = primer_bars * bar_len, (primer_bars + bars) * bar_len
+    end = bars * bar_len
     out, row = [], 0
     for k in keys:
         notes: list = []
@@ -170,32 +151,21 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
             piece = decoded[row]
             row += 1
             notes += piece.notes
-            got = piece.chords[primer_bars:primer_bars + bars]
+            got = piece.chords[:bars]
             chord_names = got + ["N"] * (bars - len(got))
         if groove:
             notes += decoded[row].notes
             row += 1
         asked = {parts.index(p) for p in want}
         notes = [x for x in notes if x.program in asked]
-        kept = cut_result(notes, offset, end, include_primer, primer_piece.notes if primer_piece is not None else [])
+        for x in notes:
+            x.duration = max(1, min(x.duration, end - x.start))
+        kept = notes
         symbols = [str(c) if c is not None else "" for c in bar_chords] if bar_chords is not None else \
             [str(c) if (c := chord_from_token(name)) is not None else "" for name in chord_names]
-        if include_primer and primer_piece is not None:
-            chord_names = primer_piece.chords + chord_names
-            symbols = [str(c) if (c := chord_from_token(x)) is not None else "" for x in primer_piece.chords] + symbols
         result = Piece(kept, meter, tempo, k, style, chord_names)
         midi, markers = band_to_midi(result, codec.config, programs, style, symbols)
         out.append(Sketch(midi, result, style, tuple(want), symbols, markers,
                           bar_seconds=bar_len * 60.0 / tempo / codec.config.steps_per_quarter))
     return out
 
-
-def _primer_body(codec: Codec, primer: Piece | None, n_bars: int, key: int, drums_only: bool) -> list[int]:
-    """The primer's tokens after the header: its pitched parts (with chords) or its drums, ``n_bars`` bars."""
-    if primer is None:
-        return []
-    drum = codec.drum_program
-    notes = [n for n in primer.notes if (n.program == drum) == drums_only]
-    chords = ["N"] * n_bars if drums_only else primer.chords
-    piece = Piece(notes, primer.meter, primer.tempo, key, primer.style, chords)
-    return codec.encode(piece, eos=False, n_bars=n_bars)[Codec.HEADER_LEN:]

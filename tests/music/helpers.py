@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pretty_midi
 import torch
@@ -126,4 +127,78 @@ def tiny_band_model(path: Path, steps: int = 30, seed: int = 0, kind: str = "tra
         torch.set_num_threads(threads)
     checkpoint.save(model.eval(), path, {"data": "band pieces (test)",
                                          "metrics": {"styles": style_table(pieces, codec)}})
+    return path
+
+
+# ---- a user's song: a real multi-track MIDI file (format 0 or 1, tempo map, pickup, drums) ---------------------
+def song_file(path: Path, bars: int = 6, fmt: int = 1, tempos: tuple[tuple[int, float], ...] = ((0, 100.0), (2, 120.0)),
+              pickup: bool = False, meter_change: bool = False, drums: bool = False, resolution: int = 480) -> Path:
+    """A song as a DAW writes it, with mido: a named melody (flute), chords (electric piano) and, with
+    ``drums``, a drum track on channel 10, over PROGRESSION in A minor; tempo changes at the given bars; a
+    one-beat pickup (a 1/4 bar first) when ``pickup``; a 3/4 bar in the middle when ``meter_change``. One
+    melody note is off the grid (a human's timing) so that 'unchanged' means unchanged to the tick."""
+    import mido
+
+    from soundart.music.chords import QUALITIES, chord_from_token
+
+    bar = 4 * resolution
+    start = resolution if pickup else 0  # bar 1's downbeat
+    events: dict[str, list[tuple[int, Any]]] = {"Flute": [], "E.Piano": [], "Kit": []}
+
+    def note(track: str, channel: int, tick: int, length: int, pitch: int, velocity: int) -> None:
+        events[track].append((tick, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
+        events[track].append((tick + length, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+
+    if pickup:
+        note("Flute", 0, 0, resolution, 69, 70)
+    for b in range(bars):
+        c = chord_from_token(PROGRESSION[b % len(PROGRESSION)])
+        tones = [48 + (c.root + i) % 12 for i in QUALITIES[c.quality]]
+        t0 = start + b * bar
+        for q in range(4):
+            jitter = 7 if (b, q) == (1, 2) else 0
+            note("Flute", 0, t0 + q * resolution + jitter, resolution - 40, 72 + tones[q % len(tones)] % 12, 90 - q)
+        for p in tones:
+            note("E.Piano", 1, t0, bar - 10, p + 12, 64)
+        if drums:
+            for q in range(8):
+                note("Kit", 9, t0 + q * resolution // 2, 60, 42, 60)
+            note("Kit", 9, t0, 60, 36, 100)
+            note("Kit", 9, t0 + 2 * resolution, 60, 38, 100)
+    conductor = [(0, mido.MetaMessage("track_name", name="Song")),
+                 (0, mido.MetaMessage("key_signature", key="Am"))]
+    if pickup:
+        conductor.append((0, mido.MetaMessage("time_signature", numerator=1, denominator=4)))
+    conductor.append((start, mido.MetaMessage("time_signature", numerator=4, denominator=4)))
+    if meter_change:
+        conductor.append((start + 2 * bar, mido.MetaMessage("time_signature", numerator=3, denominator=4)))
+        conductor.append((start + 2 * bar + 3 * resolution, mido.MetaMessage("time_signature", numerator=4,
+                                                                           denominator=4)))
+    for b, bpm in tempos:
+        conductor.append((start + b * bar if b else 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))))
+    programs = {"Flute": (0, 73), "E.Piano": (1, 4), "Kit": (9, 0)}
+    tracks = [("Song", conductor)] + [(name, ev) for name, ev in events.items() if ev]
+    mf = mido.MidiFile(type=fmt, ticks_per_beat=resolution)
+
+    def to_track(items: list[tuple[int, Any]]) -> Any:
+        track, now = mido.MidiTrack(), 0
+        for tick, msg in sorted(items, key=lambda e: (e[0], e[1].type == "note_on")):
+            track.append(msg.copy(time=tick - now))
+            now = tick
+        return track
+
+    if fmt == 0:
+        merged = list(conductor)
+        for name, ev in tracks[1:]:
+            ch, program = programs[name]
+            merged += [(0, mido.Message("program_change", channel=ch, program=program))] + ev
+        mf.tracks.append(to_track(merged))
+    else:
+        for name, ev in tracks:
+            head = [(0, mido.MetaMessage("track_name", name=name))] if name != "Song" else []
+            if name in programs:
+                ch, program = programs[name]
+                head.append((0, mido.Message("program_change", channel=ch, program=program)))
+            mf.tracks.append(to_track(head + ev))
+    mf.save(str(path))
     return path

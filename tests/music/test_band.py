@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from soundart.io import load_midi, save_midi
-from soundart.music.band import band_to_midi, midi_to_band, parse_programs, part_programs
+from soundart.music.band import band_to_midi, parse_programs, part_programs
 from soundart.music.chords import chord_token_names
+from soundart.music.song import read_song
 from soundart.music.tokens import BAND_PARTS, Codec, CodecConfig, Note, Piece
 
 from .helpers import band_piece
@@ -87,23 +88,27 @@ def test_band_midi_has_named_tracks_programs_drum_channel_and_chord_markers(tmp_
     assert [t.text for t in back.text_events] == ["Am", "F", "C", "G7"]
     marks = [m.text for m in mido.MidiFile(str(path)).tracks[0] if m.type == "marker"]
     assert marks == ["Am", "F", "C", "G7"]
-    # the file read back as a band piece keeps every note and recovers its chords
-    again, names = midi_to_band(back, CONFIG, "pop")
-    assert sorted(map(_key, again.notes)) == sorted(map(_key, piece.notes))
-    assert again.chords == piece.chords
-    assert names == {0: "Melody", 1: "Chords", 2: "Bass", 3: "Drums"}
+    # the file read back as a song keeps every note in its part and recovers its chords
+    song = read_song(path, CONFIG)
+    assert sorted(map(_key, song.notes)) == sorted(map(_key, piece.notes))
+    assert song.chords == piece.chords
+    assert {t.name: t.part for t in song.tracks} == {"Melody": "melody", "Chords": "chords", "Bass": "bass",
+                                                     "Drums": "drums"}
 
 
-def test_user_midi_tracks_become_parts():
+def test_user_midi_tracks_become_parts(tmp_path):
     midi = pretty_midi.PrettyMIDI(initial_tempo=120)
     for program, pitches in ((0, (72, 74)), (33, (36, 38)), (0, (60, 64, 67))):
         inst = pretty_midi.Instrument(program)
         inst.notes = [pretty_midi.Note(90, p, 0.5 * i, 0.5 * i + 0.5) for i, p in enumerate(pitches)]
         midi.instruments.append(inst)
-    piece, _ = midi_to_band(midi, CONFIG, "pop")
-    parts = {BAND_PARTS[n.program] for n in piece.notes}
-    assert parts == {"melody", "bass", "chords"}
-    assert max(n.pitch for n in piece.notes if n.program == 2) == 38
+    midi.write(str(tmp_path / "three.mid"))
+    song = read_song(tmp_path / "three.mid", CONFIG)
+    assert {BAND_PARTS[n.program] for n in song.notes} == {"melody", "bass", "chords"}
+    assert max(n.pitch for n in song.notes if n.program == 2) == 38
+    # a part about to be added is left free: the track that played it moves to the nearest other part
+    song = read_song(tmp_path / "three.mid", CONFIG, free_parts=["bass"])
+    assert "bass" not in song.parts and len(song.tracks) == 3
 
 
 def test_program_options():

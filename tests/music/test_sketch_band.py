@@ -146,9 +146,11 @@ def test_a_groove_continues_a_drums_only_primer_but_a_band_needs_pitched_notes(m
 
     primer = drums_only(tmp_path / "beat.mid")
     s = soundart.sketch(model=model, style="rock", primer=primer, bars=2, include_primer=True, seed=1)[0]
-    assert [i.name for i in s.midi.instruments] == ["Drums"] and len(s.midi.instruments[0].notes) > 8
-    with pytest.raises(soundart.SoundartError, match="only drums"):
-        soundart.sketch(model=model, style="pop", primer=primer, bars=2)
+    # the primer's one drum track goes on (its name and drum flag kept)
+    assert [i.is_drum for i in s.midi.instruments] == [True] and len(s.midi.instruments[0].notes) > 8
+    for asked in ({"tracks": "melody,drums", "bars": 2}, {"add": "bass"}):  # pitched parts need notes to follow
+        with pytest.raises(soundart.SoundartError, match="only drums"):
+            soundart.sketch(model=model, style="pop", primer=primer, **asked)
 
 
 def test_drums_are_refused_in_a_meter_their_data_lacks(model):
