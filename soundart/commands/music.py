@@ -186,7 +186,8 @@ def _summary(s: Any) -> str:
     p = s.piece
     tracks = ", ".join(f"{i.name} ({len(i.notes)})" for i in s.midi.instruments) or "no notes"
     chords = " ".join(c or "-" for c in s.chords[:8]) + (" ..." if len(s.chords) > 8 else "")
-    text = f"{s.style}, {key_name(p.key)}, {p.meter}, {p.tempo:g} bpm; tracks: {tracks}"
+    style = f"{s.style} with {s.drums} drums" if s.drums and s.drums != s.style else s.style
+    text = f"{style}, {key_name(p.key)}, {p.meter}, {p.tempo:g} bpm; tracks: {tracks}"
     return text + (f"; chords: {chords}" if any(s.chords) else "")
 
 

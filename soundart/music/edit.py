@@ -253,7 +253,7 @@ def _add_to_track(inst: Any, song: Song, notes: Sequence[Note], end_step: int | 
 
 
 def _result(codec: Codec, song: Song, midi: Any, notes: list[Note], style: str, parts: Sequence[str],
-            bar_chords: list[str] | None = None) -> Any:
+            bar_chords: list[str] | None = None, groove: str | None = None) -> Any:
     from soundart.music.chords import chord_from_token
     from soundart.music.sketch import Sketch
 
@@ -261,7 +261,8 @@ def _result(codec: Codec, song: Song, midi: Any, notes: list[Note], style: str, 
     piece = Piece(notes, song.meter, song.tempo, song.key, style, list(chords))
     symbols = [str(c) if (c := chord_from_token(x)) is not None else "" for x in chords]
     return Sketch(midi, piece, style, tuple(parts), symbols, [],
-                  bar_seconds=song.bar_steps * 60.0 / song.tempo / codec.config.steps_per_quarter)
+                  bar_seconds=song.bar_steps * 60.0 / song.tempo / codec.config.steps_per_quarter,
+                  drums=groove or "")
 
 
 # ---- add ----------------------------------------------------------------------------------------
@@ -312,7 +313,7 @@ def _add(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, a
                                               name=names.get(part, part.capitalize()))
                 _add_to_track(inst, song, [x for x in new if x.program == parts.index(part)], end)
                 midi.instruments.append(inst)
-        out.append(_result(codec, song, midi, notes, melodic or groove, song.parts + added))
+        out.append(_result(codec, song, midi, notes, melodic or groove, song.parts + added, groove=groove))
     return out
 
 
@@ -383,7 +384,7 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
         for x in new_all:
             track = track_for(song, parts[x.program], x.pitch)
             _add_to_track(midi.instruments[track.index], song, [x])
-        out.append(_result(codec, song, midi, notes + new_all, melodic or groove, redo, chord_names))
+        out.append(_result(codec, song, midi, notes + new_all, melodic or groove, redo, chord_names, groove=groove))
     return out
 
 
@@ -461,7 +462,7 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
         shifted = new if include_primer else [Note(x.start - offset, x.duration, x.pitch, x.velocity, x.program)
                                              for x in new]
         bar_chords = (song.chords + chord_names) if include_primer else chord_names
-        out.append(_result(codec, song, midi, kept + shifted, melodic or groove, want, bar_chords))
+        out.append(_result(codec, song, midi, kept + shifted, melodic or groove, want, bar_chords, groove=groove))
     return out
 
 

@@ -37,6 +37,7 @@ class Sketch:
     chords: list[str]                       # chord symbol per bar ("" = none)
     markers: list[tuple[float, str]] = field(default_factory=list)  # (seconds, chord) for save_midi
     bar_seconds: float = 0.0
+    drums: str = ""                         # the groove of the drum part ("" = no drums)
 
     def save(self, path: str | Path, force: bool = False) -> Path:
         """Write the MIDI file (chords as markers); refuses to overwrite without ``force``."""

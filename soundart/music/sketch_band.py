@@ -166,6 +166,7 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
         result = Piece(kept, meter, tempo, k, style, chord_names)
         midi, markers = band_to_midi(result, codec.config, programs, style, symbols)
         out.append(Sketch(midi, result, style, tuple(want), symbols, markers,
-                          bar_seconds=bar_len * 60.0 / tempo / codec.config.steps_per_quarter))
+                          bar_seconds=bar_len * 60.0 / tempo / codec.config.steps_per_quarter,
+                          drums=groove if groove and "drums" in want else ""))
     return out
 

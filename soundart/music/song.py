@@ -23,6 +23,10 @@ from soundart.music.tokens import CodecConfig, Note, Piece, estimate_key
 MUSICXML_SUFFIXES = (".mxl", ".musicxml", ".xml")
 # a part's usual register (mean MIDI pitch): where a track goes when its own part is taken
 PART_REGISTER = {"melody": 72.0, "chords": 60.0, "bass": 40.0}
+BASS_BELOW = 55.0  # mean pitch under which a one-note-at-a-time lowest track is a bass line (G3)
+# words in a track's name that say its part (checked in this order: "bass" before "piano" for "Piano Bass")
+NAME_HINTS = (("bass", ("bass",)), ("melody", ("melody", "lead", "vocal", "voice", "solo", "soprano")),
+              ("chords", ("chord", "piano", "pad", "keys", "comp", "rhythm", "accomp", "alto", "tenor")))
 
 
 @dataclass
@@ -221,10 +225,12 @@ def _bar_ticks(meter: str, per_quarter: int) -> float:
 
 
 def assign_parts(midi: Any, config: CodecConfig, free_parts: Sequence[str] = ()) -> list[Track]:
-    """One part per track with notes: drum tracks play drums; of the pitched tracks the highest (mean
-    pitch) is the melody, the lowest (of two or more, below middle C) the bass, the others chords; a
-    lone pitched track is the melody when it mostly plays one note at a time, else chords. Parts in
-    ``free_parts`` are left for new notes: their tracks go to the nearest free-to-take part by register."""
+    """One part per track with notes. Drum tracks play drums; a pitched track whose GM program or name
+    says its part (a bass program, "Bass", "Melody"/"Lead"/"Vocal", "Chords"/"Piano"/"Pad") plays that;
+    of the rest, the highest (mean pitch) that mostly plays one note at a time is the melody, the lowest
+    of two or more the bass when it is low and one note at a time (a piano accompaniment below middle C
+    is chords, not bass), the others chords. Parts in ``free_parts`` are left for new notes: their tracks
+    go to the nearest free-to-take part by register."""
     out: list[Track] = []
     pitched = []
     for i, inst in enumerate(midi.instruments):
@@ -237,17 +243,17 @@ def assign_parts(midi: Any, config: CodecConfig, free_parts: Sequence[str] = ())
                       float(np.mean([n.pitch for n in inst.notes])), counts)
         out.append(track)
         if not inst.is_drum:
+            track.part = _named_part(inst)
             pitched.append(track)
-    pitched.sort(key=lambda t: -t.mean_pitch)
-    if len(pitched) == 1:
-        notes = midi.instruments[pitched[0].index].notes
-        onsets = len({round(n.start, 3) for n in notes})
-        pitched[0].part = "melody" if onsets >= 0.8 * len(notes) else "chords"
-    elif pitched:
-        pitched[0].part = "melody"
-        pitched[-1].part = "bass" if pitched[-1].mean_pitch < 60 else "chords"
-        for t in pitched[1:-1]:
-            t.part = "chords"
+    single = {t.index: _mostly_single(midi.instruments[t.index].notes) for t in pitched}
+    unnamed = sorted((t for t in pitched if not t.part), key=lambda t: -t.mean_pitch)
+    if unnamed and single[unnamed[0].index] and not any(t.part == "melody" for t in pitched):
+        unnamed.pop(0).part = "melody"
+    if (len(pitched) > 1 and unnamed and unnamed[-1].mean_pitch < BASS_BELOW and single[unnamed[-1].index]
+            and not any(t.part == "bass" for t in pitched)):
+        unnamed.pop().part = "bass"
+    for t in unnamed:
+        t.part = "chords"
     takeable = [p for p in config.parts if p != "drums" and p not in free_parts]
     for t in pitched:
         if t.part not in takeable:
@@ -256,6 +262,23 @@ def assign_parts(midi: Any, config: CodecConfig, free_parts: Sequence[str] = ())
                                   "for the model to follow: add fewer parts")
             t.part = min(takeable, key=lambda p: abs(PART_REGISTER.get(p, 60.0) - t.mean_pitch))
     return [t for t in out if t.part in config.parts]
+
+
+def _named_part(inst: Any) -> str:
+    """The part a pitched track's GM program or name says it plays ("" when they do not say)."""
+    if 32 <= inst.program <= 39:
+        return "bass"
+    name = inst.name.lower()
+    for part, words in NAME_HINTS:
+        if any(w in name for w in words):
+            return part
+    return ""
+
+
+def _mostly_single(notes: Sequence[Any]) -> bool:
+    """Whether a track mostly plays one note at a time (>= 80% of its notes start alone)."""
+    onsets = len({round(n.start, 3) for n in notes})
+    return onsets >= 0.8 * len(notes)
 
 
 def track_for(song: Song, part: str, pitch: int) -> Track | None:

@@ -111,6 +111,22 @@ def test_user_midi_tracks_become_parts(tmp_path):
     assert "bass" not in song.parts and len(song.tracks) == 3
 
 
+def test_low_piano_accompaniment_is_chords_not_bass(tmp_path):
+    """A melody over an unnamed piano part below middle C (a verse from a DAW): the piano plays chords,
+    and a low one-note-at-a-time line under them is the bass."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=100)
+    melody, piano, low = (pretty_midi.Instrument(0) for _ in range(3))
+    melody.notes = [pretty_midi.Note(90, 72 + i % 3, 0.6 * i, 0.6 * i + 0.5) for i in range(8)]
+    piano.notes = [pretty_midi.Note(70, p, 1.2 * i, 1.2 * i + 1.0) for i in range(4) for p in (48, 52, 55, 60)]
+    midi.instruments += [melody, piano]
+    midi.write(str(tmp_path / "two.mid"))
+    assert [t.part for t in read_song(tmp_path / "two.mid", CONFIG).tracks] == ["melody", "chords"]
+    low.notes = [pretty_midi.Note(80, 36 + i % 2, 1.2 * i, 1.2 * i + 1.0) for i in range(4)]
+    midi.instruments.append(low)
+    midi.write(str(tmp_path / "three.mid"))
+    assert [t.part for t in read_song(tmp_path / "three.mid", CONFIG).tracks] == ["melody", "chords", "bass"]
+
+
 def test_program_options():
     assert parse_programs(["bass=33", "melody=65,chords=4"]) == {"bass": 33, "melody": 65, "chords": 4}
     from soundart.errors import ConfigError
