@@ -74,7 +74,8 @@ class PopSong:
         for inst in raw.instruments:
             on = np.rint(grid(np.array([n.start for n in inst.notes]))).astype(int)
             off = np.rint(grid(np.array([n.end for n in inst.notes]))).astype(int)
-            notes = [(int(a), int(max(a + 1, b)), n.pitch, n.velocity) for n, a, b in zip(inst.notes, on, off) if a >= 0]
+            notes = [(int(a), int(max(a + 1, b)), n.pitch, n.velocity)
+                     for n, a, b in zip(inst.notes, on, off) if a >= 0]
             self.tracks.append((inst.name, inst.program, notes))
         self.chord_at: dict[int, Any] = {}  # grid step of a beat -> labelled chord (None = "N")
         for line in (folder / "chord_midi.txt").read_text().splitlines():
@@ -313,7 +314,8 @@ def main() -> None:
                 print(f"| continue: {k} new / real bars 9-16 | {g:.3f} / {r:.3f} = {ratio} | 0.85-1.15 |")
             print(f"| add: drum onsets on the 16th grid | {add['on_grid']:.1%} | >= 90% |")
             print(f"| add: bars with a kick on beat 1 | {add['kick']:.0%} (Groove {GROOVE}: {ref['kick']:.0%}) | |")
-            print(f"| add: snare hits on beats 2/4 | {add['backbeat']:.0%} (Groove {GROOVE}: {ref['backbeat']:.0%}) | |")
+            print(f"| add: snare hits on beats 2/4 | {add['backbeat']:.0%} "
+                  f"(Groove {GROOVE}: {ref['backbeat']:.0%}) | |")
             print(f"| add: groove consistency | {add['groove']:.3f} (Groove {GROOVE}: {ref['groove']:.3f}, "
                   f"{ref['pieces']} held-out) | |")
             print(f"| add: bass root on beats 1 and 3 (labelled chords, {add['beats']} beats) | "
