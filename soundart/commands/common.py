@@ -15,7 +15,18 @@ import click
 device_option = click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
                              show_default=True, help="Where to run: GPU when present with auto.")
 force_option = click.option("--force", is_flag=True, help="Overwrite existing output files.")
-seed_option = click.option("--seed", type=int, default=None, help="Random seed for a repeatable result.")
+
+
+def _check_seed(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    from soundart.errors import ConfigError
+
+    if value is not None and not 0 <= value < 2**32:
+        raise ConfigError(f"--seed must be in 0..{2**32 - 1}, got {value}")
+    return value
+
+
+seed_option = click.option("--seed", type=int, default=None, callback=_check_seed,
+                           help="Random seed for a repeatable result (0 .. 2**32-1).")
 
 
 @contextlib.contextmanager

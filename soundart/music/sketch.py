@@ -151,6 +151,7 @@ def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = Non
         raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
     check_number("key_strength", key_strength, 0, 100)
     check_number("tempo", tempo, 20, 400)
+    check_number("seed", seed, 0, 2**32 - 1)
     from soundart.music.sample import load_stepper, read_codec_config
     from soundart.music.tokens import parse_key
 
