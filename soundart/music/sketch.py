@@ -87,7 +87,8 @@ def check_number(name: str, value: float | int | None, lo: float, hi: float) -> 
     if value is None:
         return
     if not np.isfinite(value) or not lo <= value <= hi:
-        raise ConfigError(f"{name} must be in {lo:g}..{hi:g}, got {value}")
+        bounds = "..".join(str(int(b)) if float(b).is_integer() else f"{b:g}" for b in (lo, hi))
+        raise ConfigError(f"{name} must be in {bounds}, got {value}")
 
 
 def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = None,
