@@ -125,3 +125,18 @@ class LogProgress:
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class Scaled:
+    """Counts ``factor`` of an item per ``update(1)`` on ``bar`` (whole items only): e.g. a sketch
+    of two sequences (pitched parts, drums) reports its bars once, not twice."""
+
+    def __init__(self, bar: Any, factor: float) -> None:
+        self.bar, self.factor, self.carry = bar, factor, 0.0
+
+    def update(self, n: int = 1) -> None:
+        self.carry += n * self.factor
+        whole = int(self.carry + 1e-9)
+        if whole:
+            self.carry -= whole
+            self.bar.update(whole)

@@ -6,7 +6,6 @@ on NumPy (no torch import) so that a sketch takes about a second including start
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -91,12 +90,13 @@ class _StyleHelp(click.Option):
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto = NumPy for the LSTM and the Transformer (fastest); cpu/cuda = torch.")
 @force_option
+@click.option("--quiet", is_flag=True, help="No progress output.")
 def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None, chords: str | None,
            groove: str | None, key: str | None, tempo: float | None, meter: str | None, bars: int | None,
            program_specs: tuple[str, ...], primer: Path | None, include_primer: bool, add: str | None,
            regenerate: str | None, temperature: float,
            top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
-           count: int, plot: Path | None, render: Path | None, device: str, force: bool) -> None:
+           count: int, plot: Path | None, render: Path | None, device: str, force: bool, quiet: bool) -> None:
     """Write a MIDI sketch (or -n of them): a band in a style, over the chords you name.
 
     \b
@@ -130,7 +130,7 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
             programs["all"] = int(plain[-1])
         except ValueError:
             raise BadInputError(f"--program {plain[-1]!r}: use PART=N (e.g. bass=33) or a number 0-127") from None
-    from tqdm import tqdm
+    from soundart.progress import progress as progress_bar
 
     flags = {"bars": "--bars", "n": "-n", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
              "key_strength": "--key-strength", "tempo": "--tempo", "drums": "--drums", "chords": "--chords",
@@ -139,8 +139,8 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
     with flags_in_errors(flags):  # before the progress bar opens
         check_number("bars", bars, 1, MAX_BARS)
         check_number("n", count, 1, MAX_SKETCHES)
-    with tqdm(total=(bars or 8) * count, desc="sketching", unit="bar", file=sys.stderr,
-              disable=count * (bars or 8) < 32 or add is not None or regenerate is not None) as progress, \
+    small = count * (bars or 8) < 32 or add is not None or regenerate is not None
+    with progress_bar(total=(bars or 8) * count, desc="sketching", unit="bar", quiet=quiet or small) as progress, \
             flags_in_errors(flags):
         sketches = run_sketch(style=style, tracks=tracks, chords=chords, key=key, tempo=tempo, meter=meter,
                               bars=bars, programs=programs or None, drums=groove, primer=primer,

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -88,9 +87,9 @@ def _cached(path: Path, build: Callable[[], list[tuple[str, Piece]]]) -> list[tu
 def _progress(items: Sequence[Any], desc: str, progress: bool) -> Iterable[Any]:
     if not progress:
         return items
-    from tqdm import tqdm
+    from soundart.progress import progress as progress_bar
 
-    return tqdm(items, desc=desc, unit="file", file=sys.stderr)
+    return progress_bar(items, desc=desc, unit="file")
 
 
 def _require(path: Path) -> Path:

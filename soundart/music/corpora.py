@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import random
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,9 +137,9 @@ def music21_pieces(style: str, limit: int | None = None, steps_per_quarter: int 
     out: list[tuple[str, Piece]] = []
     iterator = paths
     if progress:
-        from tqdm import tqdm
+        from soundart.progress import progress as progress_bar
 
-        iterator = tqdm(paths, desc=f"parsing {style}", unit="file", file=sys.stderr)
+        iterator = progress_bar(paths, desc=f"parsing {style}", unit="file")
     for path in iterator:
         rel = path.split("/corpus/")[-1]
         try:

@@ -142,9 +142,9 @@ def score_pieces(model: Any, rolls: Sequence[np.ndarray], device: Any = "cpu", p
     frames = int(sum(len(r) for r in rolls))
     bar = None
     if progress:
-        from tqdm import tqdm
+        from soundart.progress import progress as progress_bar
 
-        bar = tqdm(total=len(seqs), desc="scoring", unit="piece", file=__import__("sys").stderr)
+        bar = progress_bar(total=len(seqs), desc="scoring", unit="piece")
     model.eval()
     i = 0
     with torch.no_grad():

@@ -627,6 +627,8 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
             g.feed(int(nxt[i]))
             if g.done:
                 done[i] = True
+                if progress is not None:  # the token that ends a row ends its last bar
+                    progress.update(1)
             else:
                 seqs[i].append(int(nxt[i]))
                 if progress is not None and int(nxt[i]) == codec.bar:

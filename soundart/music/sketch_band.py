@@ -128,6 +128,10 @@ def sketch_band(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, sty
     needed = [{parts.index(p) for p in want if p != "drums"} if r[1] != [drum_index] else {drum_index} for r in rows]
     decoded: list[Piece | None] = [None] * len(rows)
     todo = list(range(len(rows)))
+    if progress is not None:  # every sketch is len(rows) // n sequences; count its bars once
+        from soundart.progress import Scaled
+
+        progress = Scaled(progress, n / len(rows))
     for _ in range(MAX_DRAWS):
         for length in sorted({len(rows[i][0]) for i in todo}):  # one batch per prompt length
             idx = [i for i in todo if len(rows[i][0]) == length]
