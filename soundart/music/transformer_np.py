@@ -89,8 +89,14 @@ class NumpyTransformer:
 
     def init_state(self, batch_size: int) -> dict[str, Any]:
         """An empty cache (one (keys, values) pair per layer, filled by ``step``) and token history."""
-        return {"cache": [None] * len(self.blocks), "history": np.zeros((batch_size, 0), np.int64),
+        return {"cache": self._buffers(batch_size), "filled": 0, "history": np.zeros((batch_size, 0), np.int64),
                 "pad": np.zeros(batch_size, np.int64)}
+
+    def _buffers(self, batch_size: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        # keys/values written in place, one position a step: growing arrays by concatenation copied the
+        # whole cache of every layer at every step
+        shape = (batch_size, self.n_heads, self.max_len, self.head_dim)
+        return [(np.zeros(shape, np.float32), np.zeros(shape, np.float32)) for _ in self.blocks]
 
     def window(self, history: np.ndarray) -> np.ndarray:
         """The tokens a full cache is rebuilt from: the header, then the latest bars (<= max_len // 2 tokens)."""
@@ -102,32 +108,31 @@ class NumpyTransformer:
         return np.concatenate([head, body[start:]])
 
     def step(self, tokens: np.ndarray, state: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
-        """tokens (B,) ints -> (logits (B, V) float32, new state); the input state is not modified."""
+        """tokens (B,) ints -> (logits (B, V) float32, next state). The cache buffers are updated in place:
+        step on from the returned state only (sampling never branches a state)."""
         tokens = np.asarray(tokens)
         history = np.concatenate([state["history"], tokens[:, None]], axis=1)
-        cache = state["cache"]
-        full = cache[0] is not None and cache[0][0].shape[2] >= self.max_len
+        full = state["filled"] >= self.max_len
         if full and self.header_len and (history[:, 0] == Codec.BOS).all():
-            logits, cache, pad = self._rebuild(history)
-            return logits, {"cache": cache, "history": history, "pad": pad}
-        logits, cache = self._step(tokens, cache, state["pad"])
-        return logits, {"cache": cache, "history": history, "pad": state["pad"]}
+            logits, cache, filled, pad = self._rebuild(history)
+            return logits, {"cache": cache, "filled": filled, "history": history, "pad": pad}
+        logits, filled = self._step(tokens, state["cache"], state["filled"], state["pad"])
+        return logits, {"cache": state["cache"], "filled": filled, "history": history, "pad": state["pad"]}
 
-    def _rebuild(self, history: np.ndarray) -> tuple[np.ndarray, list, np.ndarray]:
-        """Recompute each row's cache over its :meth:`window`; rows are left-padded to one length (masked)."""
+    def _rebuild(self, history: np.ndarray) -> tuple[np.ndarray, list, int, np.ndarray]:
+        """Recompute each row's cache over its :meth:`window`; rows are left-padded to one length (masked).
+        Returns (logits, cache, filled positions, padding per row)."""
         rows = [self._forward(self.window(h)) for h in history]
         lengths = [layers[0][0].shape[2] for _, layers in rows]
-        pad = np.array([max(lengths) - n for n in lengths], np.int64)
-        cache = []
-        for layer in range(len(self.blocks)):
-            keys, values = [], []
-            for (_, layers), p in zip(rows, pad):
+        filled = max(lengths)
+        pad = np.array([filled - n for n in lengths], np.int64)
+        cache = self._buffers(len(rows))
+        for (keys, values), layer in zip(cache, range(len(self.blocks))):
+            for b, ((_, layers), p) in enumerate(zip(rows, pad)):
                 k, v = layers[layer]
-                widths = ((0, 0), (0, 0), (int(p), 0), (0, 0))
-                keys.append(np.pad(k, widths))
-                values.append(np.pad(v, widths))
-            cache.append((np.concatenate(keys), np.concatenate(values)))
-        return np.concatenate([r[0] for r in rows]), cache, pad
+                keys[b, :, p:filled] = k[0]
+                values[b, :, p:filled] = v[0]
+        return np.concatenate([r[0] for r in rows]), cache, filled, pad
 
     def _forward(self, tokens: np.ndarray) -> tuple[np.ndarray, list]:
         """One sequence (L <= max_len) at once: (last position's logits (1, V), per layer (k, v) (1, nh, L, hs))."""
@@ -154,22 +159,24 @@ class NumpyTransformer:
         x = _layer_norm(x[-1:], *self.ln_f)
         return (x @ self.head).astype(np.float32), layers
 
-    def _step(self, tokens: np.ndarray, state: list, pad: np.ndarray) -> tuple[np.ndarray, list]:
-        """One position on top of the cache; ``pad[b]`` leading cache entries of row b are padding."""
+    def _step(self, tokens: np.ndarray, cache: list, filled: int, pad: np.ndarray) -> tuple[np.ndarray, int]:
+        """One position on top of the cache's ``filled`` positions (written into it in place); ``pad[b]``
+        leading cache entries of row b are padding. Returns (logits, positions now filled)."""
         x = self.embed[np.asarray(tokens)]                                   # (B, D)
         b = x.shape[0]
         nh, hs = self.n_heads, self.head_dim
-        new_state = []
-        for blk, cache in zip(self.blocks, state):
+        slide = filled >= self.max_len                                       # sliding window: drop the oldest
+        s = self.max_len if slide else filled + 1
+        for blk, (keys, values) in zip(self.blocks, cache):
             h = _layer_norm(x, *blk["ln1"])
             qkv = (h @ blk["qkv"][0] + blk["qkv"][1]).reshape(b, 3, nh, hs)
-            q, k, v = qkv[:, 0], qkv[:, 1, :, None], qkv[:, 2, :, None]     # (B, nh, hs), (B, nh, 1, hs)
-            if cache is not None:
-                k = np.concatenate([cache[0], k], axis=2)
-                v = np.concatenate([cache[1], v], axis=2)
-            if k.shape[2] > self.max_len:                                    # sliding window
-                k, v = k[:, :, -self.max_len:], v[:, :, -self.max_len:]
-            s = k.shape[2]
+            q = qkv[:, 0]                                                    # (B, nh, hs)
+            if slide:
+                keys[:, :, :-1] = keys[:, :, 1:]
+                values[:, :, :-1] = values[:, :, 1:]
+            keys[:, :, s - 1] = qkv[:, 1]
+            values[:, :, s - 1] = qkv[:, 2]
+            k, v = keys[:, :, :s], values[:, :, :s]
             rel = blk["rel"][:, self.max_len - s:]                           # (nh, S, hs): distances S-1 .. 0
             # matmuls, not einsum: einsum's per-call overhead was a third of a sampling step
             scores = ((k + rel) @ q[..., None])[..., 0] * self.scale                # (B, nh, S)
@@ -181,6 +188,5 @@ class NumpyTransformer:
             x = x + y @ blk["out"][0] + blk["out"][1]
             h = _layer_norm(x, *blk["ln2"])
             x = x + _gelu(h @ blk["ff1"][0] + blk["ff1"][1]) @ blk["ff2"][0] + blk["ff2"][1]
-            new_state.append((k, v))
         x = _layer_norm(x, *self.ln_f)
-        return (x @ self.head).astype(np.float32), new_state
+        return (x @ self.head).astype(np.float32), s
