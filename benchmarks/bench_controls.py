@@ -111,7 +111,7 @@ def bar_counts(model: str, per_setting: int, seed: int, tmp: Path) -> None:
 def held_out_primers(n: int, tmp: Path) -> list[tuple[Path, float]]:
     """Write ``n`` 4/4 Bach chorales of the recipe's validation split (never trained on) as MIDI files."""
     from soundart.music.corpora import music21_pieces, split_of
-    from soundart.music.tokens import piece_to_midi
+    from soundart.music.midi_pieces import piece_to_midi
 
     out = []
     for pid, piece in music21_pieces("chorale", 400, progress=False):

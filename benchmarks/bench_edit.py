@@ -57,7 +57,7 @@ class PopSong:
     def __init__(self, folder: Path) -> None:
         import pretty_midi
 
-        from soundart.music.band_data import _BeatGrid, _pop_song
+        from soundart.music.band_midi import _BeatGrid, _pop_song
         from soundart.music.chords import parse_harte
 
         self.name = folder.name
@@ -160,7 +160,7 @@ def beat_hits(notes: list[tuple[float, int]], step: float, bar_steps: int) -> tu
 
 def groove_reference(bars: int) -> dict[str, float]:
     """Held-out Groove performances of GROOVE: kick / backbeat shares and groove consistency."""
-    from soundart.music.band_data import groove_pieces
+    from soundart.music.band_midi import groove_pieces
     from soundart.music.corpora import split_of
     from soundart.music.metrics import crop_bars, groove_consistency
 

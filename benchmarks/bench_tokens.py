@@ -27,7 +27,8 @@ def main() -> None:
     import pretty_midi
 
     from soundart.music.band import band_to_midi, part_programs
-    from soundart.music.band_data import drum_pieces, pop909_pieces
+    from soundart.music.band_data import drum_pieces
+    from soundart.music.band_midi import pop909_pieces
     from soundart.music.tokens import BAND_PARTS, Codec, CodecConfig
 
     config = CodecConfig(parts=BAND_PARTS, chords=True, styles=("pop", "rock"))

@@ -15,7 +15,8 @@ import numpy as np
 
 from soundart.errors import ConfigError
 from soundart.music.chords import chord_from_token, estimate_chord
-from soundart.music.tokens import BAND_PARTS, CodecConfig, Note, Piece, empty_midi
+from soundart.music.midi_pieces import empty_midi
+from soundart.music.tokens import BAND_PARTS, CodecConfig, Note, Piece
 
 # the parts a sketch of each style writes when --tracks is not given (drum styles: the drums)
 DEFAULT_TRACKS: dict[str, tuple[str, ...]] = {

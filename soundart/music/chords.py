@@ -3,7 +3,7 @@ per-bar chord estimation from notes.
 
 A chord is ``Chord(root, quality, bass)``: root and bass as pitch classes (0 = C), ``quality`` one
 of :data:`QUALITIES`. Its token name is ``"A:min7"`` (``"N"`` = no chord); a slash bass is not part
-of the token (the sampler puts it in the bass part instead, see ``sample.EventGrammar``).
+of the token (the sampler puts it in the bass part instead, see ``grammar.EventGrammar``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from soundart.errors import BadInputError, ConfigError
-from soundart.music.tokens import DRUMS, Codec, CodecConfig, Note, Piece, bar_windows, estimate_key, midi_to_piece
+from soundart.music.midi_pieces import midi_to_piece
+from soundart.music.tokens import DRUMS, Codec, CodecConfig, Note, Piece, bar_windows, estimate_key
 
 # style -> (music21 corpus folders, default GM program, default tempo, most source files read)
 # (each Essen file is an opus of a few hundred songs, so a few files are plenty)

@@ -2,7 +2,7 @@
 
 All three are one kind of pass over the song's bars (:class:`Plan`): bars before the work are the
 prompt; every bar the model writes holds the song's notes that stay exactly as they are (forced
-tokens, :class:`~soundart.music.sample.KnownBar`) and new notes only for the parts being written.
+tokens, :class:`~soundart.music.grammar.KnownBar`) and new notes only for the parts being written.
 After a regenerated span the song's next bars are forced too and scored: of several drafts of a span,
 the one whose bars lead best into what follows is kept (the model writes left to right; the score is
 how it hears the right-hand seam).
@@ -17,37 +17,30 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from soundart.errors import BadInputError, ConfigError
-from soundart.music.sample import KnownBar, known_bars
+from soundart.music.grammar import known_bars
+from soundart.music.passes import (
+    Plan,
+    Sampling,
+    add_to_track,
+    bar_chords,
+    edit_result,
+    new_notes,
+    part_list,
+    prompt_tokens,
+    run_plans,
+    styles_for,
+)
 from soundart.music.song import Song, read_song, track_for
-from soundart.music.tokens import Codec, Note, Piece
+from soundart.music.tokens import Codec, Note
 
-CONTEXT_BARS = 16   # bars of the song before the work that the model hears (a continuation's prompt)
 AFTER_BARS = 2      # bars after a regenerated span that score how the new bars join them
 SEAM_DRAFTS = 4     # drafts per regenerated span; the one that leads best into the next bars is kept
-
-
-@dataclass
-class Plan:
-    """One sequence for the model: a prompt, then ``n_bars`` generated bars from ``first_bar``
-    (0-based, in the song's bars) with their chords and known notes."""
-
-    style: str
-    prompt: list[int]
-    first_bar: int
-    n_bars: int
-    parts: list[int]                      # part indices the sequence may play
-    chords: list[Any] | None              # per generated bar: Chord, None ("N") or "free"
-    known: list[KnownBar | None]
-    drums: bool = False
-    needed: frozenset[int] = frozenset()  # parts a draft must play in its new bars (else drawn again)
-    results: list[Any] = field(default_factory=list)
 
 
 def parse_span(text: str | Sequence[int] | tuple[int, int], n_bars: int) -> list[tuple[int, int]]:
@@ -94,7 +87,7 @@ def edit_song(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, path:
         raise ConfigError("add and regenerate are two different edits: ask for one at a time")
     if (add is not None or regenerate is not None) and bars is not None:
         raise ConfigError("bars=N is the length of new music; add and regenerate keep the song's own bars")
-    added = _part_list(add, parts, "add") if add is not None else []
+    added = part_list(add, parts, "add") if add is not None else []
     song = read_song(path, codec.config, free_parts=added)
     if meter is not None and meter != song.meter:
         raise ConfigError(f"meter {meter} differs from the song's meter {song.meter}")
@@ -106,169 +99,21 @@ def edit_song(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, path:
         song.chords = [c.token if c is not None else "N" for c in given_chords]
     if add is not None:
         return _add(step_model, codec, styles, song, added, style, drums, programs, given_chords,
-                    _Sampling(temperature, top_k, top_p, free_pitch, key_strength), seed, n, progress)
+                    Sampling(temperature, top_k, top_p, free_pitch, key_strength), seed, n, progress)
     if regenerate is not None:
         spans = parse_span(regenerate, song.n_bars)
         return _regenerate(step_model, codec, styles, song, spans, tracks, style, drums, given_chords,
-                           _Sampling(temperature, top_k, top_p, free_pitch, key_strength), seed, n, progress)
+                           Sampling(temperature, top_k, top_p, free_pitch, key_strength), seed, n, progress)
     new_chords = resolve_chords(chords, bars or 8) if chords is not None else None
     return _continue(step_model, codec, styles, song, tracks, style, drums, programs, new_chords, bars or 8,
-                     include_primer, _Sampling(temperature, top_k, top_p, free_pitch, key_strength), seed, n,
+                     include_primer, Sampling(temperature, top_k, top_p, free_pitch, key_strength), seed, n,
                      progress)
-
-
-@dataclass(frozen=True)
-class _Sampling:
-    temperature: float
-    top_k: int | None
-    top_p: float | None
-    free_pitch: bool
-    key_strength: float
-
-
-def _part_list(text: Sequence[str] | str, parts: Sequence[str], what: str) -> list[str]:
-    items = text.split(",") if isinstance(text, str) else list(text)
-    out = []
-    for item in (str(x).strip() for x in items if str(x).strip()):
-        if item not in parts:
-            raise ConfigError(f"{what}: unknown part {item!r} (parts: {', '.join(parts)})")
-        if item not in out:
-            out.append(item)
-    if not out:
-        raise ConfigError(f"{what}: no parts named (parts: {', '.join(parts)})")
-    return sorted(out, key=list(parts).index)
-
-
-def _styles_for(styles: Mapping[str, Any], style: str | None, drums: str | None, pitched: bool, drummed: bool,
-                meter: str) -> tuple[str | None, str | None]:
-    """The pitched style and the drum groove of an edit, checked against the song's meter.
-
-    A groove named as the style (``style="funk"``) is the drums' idiom; pitched parts then take the
-    default pitched style (pop)."""
-    from soundart.music.sketch_band import FALLBACK_GROOVES
-
-    pitched_styles = [s for s, i in styles.items() if i.pitched]
-    grooves = [s for s, i in styles.items() if "drums" in i.parts]
-    if style is not None and style not in styles:
-        raise ConfigError(f"unknown style {style!r} (styles: {', '.join(pitched_styles)}; drum grooves: "
-                          f"{', '.join(grooves)})")
-    default = "pop" if "pop" in styles else pitched_styles[0]
-    melodic = style if style is not None and styles[style].pitched else default
-    groove = None
-    if drummed:
-        if drums is not None:
-            groove = drums
-        elif style is not None and "drums" in styles[style].parts:
-            groove = style
-        else:
-            groove = FALLBACK_GROOVES.get(melodic)
-            if groove is None:
-                raise ConfigError(f"style {melodic} has no drums in its data: pick a groove for them with drums= "
-                                  f"({', '.join(grooves)})")
-        if groove not in grooves:
-            raise ConfigError(f"unknown drum groove {groove!r} (grooves: {', '.join(grooves)})")
-        if meter not in styles[groove].drum_meters:
-            raise ConfigError(f"the song is in {meter}, which {groove}'s drums were not learnt in (their meters: "
-                              f"{', '.join(styles[groove].drum_meters)})")
-    elif drums is not None:
-        raise ConfigError(f"drums={drums} names a groove, but no drums are to be written")
-    if pitched and meter not in styles[melodic].meters:
-        raise ConfigError(f"the song is in {meter}, which is not in {melodic}'s training data (its meters: "
-                          f"{', '.join(styles[melodic].meters)})")
-    return (melodic if pitched else None), groove
-
-
-def _bar_chords(song: Song, first: int, n: int) -> list[Any]:
-    from soundart.music.chords import chord_from_token
-
-    return [chord_from_token(song.chords[b]) if b < song.n_bars else "free" for b in range(first, first + n)]
-
-
-def _prompt(codec: Codec, song: Song, style: str, first_bar: int, drum_row: bool) -> list[int]:
-    """Header + the song's bars before ``first_bar`` (at most CONTEXT_BARS) of the row's kind + BAR."""
-    drum = codec.drum_program
-    start = max(0, first_bar - CONTEXT_BARS)
-    lo, hi = start * song.bar_steps, first_bar * song.bar_steps
-    notes = [Note(n.start - lo, n.duration, n.pitch, n.velocity, n.program) for n in song.notes
-             if lo <= n.start < hi and (n.program == drum) == drum_row]
-    chords = ["N"] * (first_bar - start) if drum_row else song.chords[start:first_bar]
-    piece = Piece(notes, song.meter, song.tempo, song.key, style, chords)
-    body = codec.encode(piece, eos=False, n_bars=first_bar - start)[Codec.HEADER_LEN:] if first_bar > start else []
-    return codec.header(style, song.key, song.meter, song.tempo) + body + [codec.bar]
-
-
-def _run(step_model: Any, codec: Codec, plans: list[Plan], copies: int, sampling: _Sampling, rng: Any,
-         progress: Any) -> None:
-    """Generate ``copies`` drafts of every plan (``plan.results``: decoded pieces with their scores)."""
-    from soundart.music.sample import generate
-    from soundart.music.sketch_band import MAX_DRAWS
-
-    for p in plans:
-        p.results = [None] * copies
-    todo = [(p, c) for p in plans for c in range(copies)]
-    bass = codec.config.parts.index("bass") if "bass" in codec.config.parts else None
-    for attempt in range(MAX_DRAWS):
-        for length in sorted({len(p.prompt) for p, _ in todo}):  # one batch per prompt length
-            batch = [(p, c) for p, c in todo if len(p.prompt) == length]
-            results = generate(step_model, codec, [p.prompt for p, _ in batch], max(p.n_bars for p, _ in batch),
-                               temperature=sampling.temperature, top_k=sampling.top_k, top_p=sampling.top_p,
-                               seed=int(rng.integers(2**31)), programs=[p.parts for p, _ in batch],
-                               in_key=not sampling.free_pitch, key_strength=sampling.key_strength,
-                               chords=[p.chords for p, _ in batch], known=[p.known for p, _ in batch],
-                               bass_part=bass, progress=progress if attempt == 0 else None)
-            for (p, c), res in zip(batch, results):
-                p.results[c] = (codec.decode(res.tokens), res.score)
-        # a draft whose new bars lack a part it must play (a track that would stop) is drawn again
-        todo = [(p, c) for p, c in todo if not p.needed <= {n.program for n in _new_notes(
-            codec, p, p.results[c][0], set(p.parts))}]
-        if not todo:
-            break
-
-
-def _new_notes(codec: Codec, plan: Plan, piece: Piece, free: set[int],
-               bars: Sequence[bool] | None = None) -> list[Note]:
-    """The notes ``plan`` wrote anew (of the ``free`` parts, in the bars where ``bars`` is true, default
-    all), on the song's grid."""
-    prompt_bars = max(0, plan.prompt.count(codec.bar) - 1)
-    bar_len = codec.config.bar_steps(piece.meter)
-    out = []
-    for n in piece.notes:
-        b = n.start // bar_len - prompt_bars
-        if 0 <= b < plan.n_bars and n.program in free and (bars is None or bars[b]):
-            out.append(Note(n.start + (plan.first_bar - prompt_bars) * bar_len, n.duration, n.pitch, n.velocity,
-                            n.program))
-    return out
-
-
-def _add_to_track(inst: Any, song: Song, notes: Sequence[Note], end_step: int | None = None) -> None:
-    import pretty_midi
-
-    for n in notes:
-        end = n.start + n.duration if end_step is None else min(n.start + n.duration, end_step)
-        start_s, end_s = song.seconds_at(n.start), song.seconds_at(max(end, n.start + 1))
-        if n.start * song.step_ticks + song.origin_tick < 0:
-            continue  # before the file's first tick (the empty beats of a pickup bar)
-        inst.notes.append(pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch), start=start_s, end=end_s))
-    inst.notes.sort(key=lambda x: (x.start, x.pitch))
-
-
-def _result(codec: Codec, song: Song, midi: Any, notes: list[Note], style: str, parts: Sequence[str],
-            bar_chords: list[str] | None = None, groove: str | None = None) -> Any:
-    from soundart.music.chords import chord_from_token
-    from soundart.music.sketch import Sketch
-
-    chords = bar_chords if bar_chords is not None else song.chords
-    piece = Piece(notes, song.meter, song.tempo, song.key, style, list(chords))
-    symbols = [str(c) if (c := chord_from_token(x)) is not None else "" for x in chords]
-    return Sketch(midi, piece, style, tuple(parts), symbols, [],
-                  bar_seconds=song.bar_steps * 60.0 / song.tempo / codec.config.steps_per_quarter,
-                  drums=groove or "")
 
 
 # ---- add ----------------------------------------------------------------------------------------
 def _add(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, added: list[str],
          style: str | None, drums: str | None, programs: Mapping[str, int] | None, given_chords: Any,
-         sampling: _Sampling, seed: int | None, n: int, progress: Any) -> list:
+         sampling: Sampling, seed: int | None, n: int, progress: Any) -> list:
     import pretty_midi
 
     from soundart.music.band import TRACK_NAMES, part_programs
@@ -282,21 +127,21 @@ def _add(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, a
     if pitched_new and not pitched_have:
         raise BadInputError(f"{song.path}: holds only drums; a new {pitched_new[0]} part needs pitched notes to "
                             "follow")
-    melodic, groove = _styles_for(styles, style, drums, bool(pitched_new), "drums" in added, song.meter)
+    melodic, groove = styles_for(styles, style, drums, bool(pitched_new), "drums" in added, song.meter)
     rng = np.random.default_rng(seed)
     plans = []
     if pitched_new:
         free = frozenset(parts.index(p) for p in pitched_new)
         piece = song.piece(melodic, [x for x in song.notes if x.program != codec.drum_program])
         known = known_bars(codec, piece, 0, song.n_bars, [free] * song.n_bars)
-        plans.append(Plan(melodic, _prompt(codec, song, melodic, 0, False), 0, song.n_bars,
-                          sorted(free | {parts.index(p) for p in pitched_have}), _bar_chords(song, 0, song.n_bars),
+        plans.append(Plan(melodic, prompt_tokens(codec, song, melodic, 0, False), 0, song.n_bars,
+                          sorted(free | {parts.index(p) for p in pitched_have}), bar_chords(song, 0, song.n_bars),
                           known, needed=free))
     if groove:
-        plans.append(Plan(groove, _prompt(codec, song, groove, 0, True), 0, song.n_bars, [codec.drum_program],
+        plans.append(Plan(groove, prompt_tokens(codec, song, groove, 0, True), 0, song.n_bars, [codec.drum_program],
                           [None] * song.n_bars, [None] * song.n_bars, drums=True,
                           needed=frozenset({codec.drum_program})))
-    _run(step_model, codec, plans, n, sampling, rng, progress)
+    run_plans(step_model, codec, plans, n, sampling, rng, progress)
     gm = part_programs(melodic or "pop", programs)
     names = TRACK_NAMES.get(melodic or "", {})
     end = song.n_bars * song.bar_steps
@@ -306,28 +151,28 @@ def _add(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, a
         notes = list(song.notes)
         for plan in plans:
             piece, _ = plan.results[i]
-            new = _new_notes(codec, plan, piece, {parts.index(p) for p in (["drums"] if plan.drums else pitched_new)})
+            new = new_notes(codec, plan, piece, {parts.index(p) for p in (["drums"] if plan.drums else pitched_new)})
             notes += new
             for part in (["drums"] if plan.drums else pitched_new):
                 inst = pretty_midi.Instrument(program=0 if part == "drums" else gm[part], is_drum=part == "drums",
                                               name=names.get(part, part.capitalize()))
-                _add_to_track(inst, song, [x for x in new if x.program == parts.index(part)], end)
+                add_to_track(inst, song, [x for x in new if x.program == parts.index(part)], end)
                 midi.instruments.append(inst)
-        out.append(_result(codec, song, midi, notes, melodic or groove, song.parts + added, groove=groove))
+        out.append(edit_result(codec, song, midi, notes, melodic or groove, song.parts + added, groove=groove))
     return out
 
 
 # ---- regenerate ---------------------------------------------------------------------------------
 def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, spans: list[tuple[int, int]],
                 tracks: Sequence[str] | str | None, style: str | None, drums: str | None, given_chords: Any,
-                sampling: _Sampling, seed: int | None, n: int, progress: Any) -> list:
+                sampling: Sampling, seed: int | None, n: int, progress: Any) -> list:
     parts = list(codec.config.parts)
-    redo = _part_list(tracks, parts, "tracks") if tracks is not None else list(song.parts)
+    redo = part_list(tracks, parts, "tracks") if tracks is not None else list(song.parts)
     missing = [p for p in redo if p not in song.parts]
     if missing:
         raise ConfigError(f"the song has no {missing[0]} part to regenerate (its parts: {', '.join(song.parts)})")
     pitched = [p for p in redo if p != "drums"]
-    melodic, groove = _styles_for(styles, style, drums, bool(pitched), "drums" in redo, song.meter)
+    melodic, groove = styles_for(styles, style, drums, bool(pitched), "drums" in redo, song.meter)
     first, last = spans[0][0], min(song.n_bars, spans[-1][1] + AFTER_BARS)
     in_span = [any(a <= b < e for a, e in spans) for b in range(first, last)]
     rng = np.random.default_rng(seed)
@@ -346,14 +191,14 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
         if drum_row:
             chords = [None] * (last - first)
         else:
-            chords = _bar_chords(song, first, last - first)
+            chords = bar_chords(song, first, last - first)
             if all_pitched and given_chords is None:  # every pitched part is new: the span's chords are too
                 chords = ["free" if s else c for s, c in zip(in_span, chords)]
         have = {parts.index(p) for p in song.parts if (p == "drums") == drum_row}
-        plans.append(Plan(row_style, _prompt(codec, song, row_style, first, drum_row), first, last - first,
+        plans.append(Plan(row_style, prompt_tokens(codec, song, row_style, first, drum_row), first, last - first,
                           sorted(have), chords, known, drums=drum_row))
     drafts = SEAM_DRAFTS if last > spans[-1][1] or len(spans) > 1 else 1
-    _run(step_model, codec, plans, n * drafts, sampling, rng, progress)
+    run_plans(step_model, codec, plans, n * drafts, sampling, rng, progress)
     out = []
     for i in range(n):
         midi = copy.deepcopy(song.midi)
@@ -369,7 +214,7 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
         for plan in plans:
             best = max(plan.results[i * drafts:(i + 1) * drafts], key=lambda r: r[1])[0]
             free = {parts.index(p) for p in (["drums"] if plan.drums else pitched)}
-            new = _new_notes(codec, plan, best, free, in_span)
+            new = new_notes(codec, plan, best, free, in_span)
             for x in new:  # no note hangs over the span's end
                 span_end = next(e for a, e in spans if a * song.bar_steps <= x.start < e * song.bar_steps)
                 x.duration = max(1, min(x.duration, span_end * song.bar_steps - x.start))
@@ -383,8 +228,8 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
             inst.notes = [x for j, x in enumerate(inst.notes) if (inst_index, j) not in remove]
         for x in new_all:
             track = track_for(song, parts[x.program], x.pitch)
-            _add_to_track(midi.instruments[track.index], song, [x])
-        out.append(_result(codec, song, midi, notes + new_all, melodic or groove, redo, chord_names, groove=groove))
+            add_to_track(midi.instruments[track.index], song, [x])
+        out.append(edit_result(codec, song, midi, notes + new_all, melodic or groove, redo, chord_names, groove=groove))
     return out
 
 
@@ -395,29 +240,29 @@ def _in_spans(bar: int, spans: Sequence[tuple[int, int]]) -> bool:
 # ---- continue -----------------------------------------------------------------------------------
 def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, tracks: Sequence[str] | str | None,
               style: str | None, drums: str | None, programs: Mapping[str, int] | None, given_chords: Any, bars: int,
-              include_primer: bool, sampling: _Sampling, seed: int | None, n: int, progress: Any) -> list:
+              include_primer: bool, sampling: Sampling, seed: int | None, n: int, progress: Any) -> list:
     import pretty_midi
 
     from soundart.music.band import TRACK_NAMES, part_programs
 
     parts = list(codec.config.parts)
-    want = _part_list(tracks, parts, "tracks") if tracks is not None else list(song.parts)
+    want = part_list(tracks, parts, "tracks") if tracks is not None else list(song.parts)
     pitched = [p for p in want if p != "drums"]
     if pitched and not [p for p in song.parts if p != "drums"]:
         raise BadInputError(f"{song.path}: holds only drums; continuing {pitched[0]} needs pitched notes to follow")
-    melodic, groove = _styles_for(styles, style, drums, bool(pitched), "drums" in want, song.meter)
+    melodic, groove = styles_for(styles, style, drums, bool(pitched), "drums" in want, song.meter)
     start = song.n_bars
     chords = given_chords  # the asked progression over the new bars, or the model's choice
     rng = np.random.default_rng(seed)
     plans = []
     if pitched:
         asked = [parts.index(p) for p in pitched]
-        plans.append(Plan(melodic, _prompt(codec, song, melodic, start, False), start, bars, asked, chords,
+        plans.append(Plan(melodic, prompt_tokens(codec, song, melodic, start, False), start, bars, asked, chords,
                           [None] * bars, needed=frozenset(asked)))
     if groove:
-        plans.append(Plan(groove, _prompt(codec, song, groove, start, True), start, bars, [codec.drum_program],
+        plans.append(Plan(groove, prompt_tokens(codec, song, groove, start, True), start, bars, [codec.drum_program],
                           [None] * bars, [None] * bars, drums=True, needed=frozenset({codec.drum_program})))
-    _run(step_model, codec, plans, n, sampling, rng, progress)
+    run_plans(step_model, codec, plans, n, sampling, rng, progress)
     gm = part_programs(melodic or "pop", programs)
     names = TRACK_NAMES.get(melodic or "", {})
     offset = start * song.bar_steps
@@ -427,7 +272,7 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
         chord_names = ["N"] * bars
         for plan in plans:
             piece, _ = plan.results[i]
-            new += _new_notes(codec, plan, piece, set(plan.parts))
+            new += new_notes(codec, plan, piece, set(plan.parts))
             if not plan.drums:
                 prompt_bars = max(0, plan.prompt.count(codec.bar) - 1)
                 got = piece.chords[prompt_bars:prompt_bars + bars]
@@ -457,12 +302,12 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
                                                          name=names.get(part, part.capitalize()))
                     midi.instruments.append(extra[part])
                 inst = extra[part]
-            _add_to_track(inst, timing, [x], end)
+            add_to_track(inst, timing, [x], end)
         kept = list(song.notes) if include_primer else []
         shifted = new if include_primer else [Note(x.start - offset, x.duration, x.pitch, x.velocity, x.program)
                                              for x in new]
-        bar_chords = (song.chords + chord_names) if include_primer else chord_names
-        out.append(_result(codec, song, midi, kept + shifted, melodic or groove, want, bar_chords, groove=groove))
+        out_chords = (song.chords + chord_names) if include_primer else chord_names
+        out.append(edit_result(codec, song, midi, kept + shifted, melodic or groove, want, out_chords, groove=groove))
     return out
 
 

@@ -45,9 +45,9 @@ def sketch_gm(step_model: Any, codec: Codec, styles: Mapping[str, Any], *, style
               include_primer: bool, temperature: float, top_k: int | None, top_p: float | None, free_pitch: bool,
               key_strength: float, seed: int | None, n: int, progress: Any, model_name: str) -> list:
     """See :func:`soundart.music.sketch.sketch` (this is its path for GM-program models)."""
+    from soundart.music.midi_pieces import midi_to_piece, piece_to_midi
     from soundart.music.sample import generate
     from soundart.music.sketch import Sketch, check_primer, draw_keys
-    from soundart.music.tokens import midi_to_piece, piece_to_midi
 
     style = style or ("chorale" if "chorale" in styles else next(iter(styles)))
     if style not in styles:

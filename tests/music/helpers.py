@@ -9,8 +9,9 @@ import pretty_midi
 import torch
 
 from soundart import checkpoint
+from soundart.music.midi_pieces import piece_to_midi
 from soundart.music.rnn import MusicRNN, RNNConfig
-from soundart.music.tokens import Codec, Note, Piece, piece_to_midi
+from soundart.music.tokens import Codec, Note, Piece
 
 
 def scale_piece(key: int = 14, bars: int = 4, style: str = "folk") -> Piece:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from soundart.music import band_data
+from soundart.music import band_data, band_midi, band_scores
 from soundart.music.chords import Chord
 from soundart.music.tokens import BAND_PARTS, Codec, CodecConfig
 
@@ -59,25 +59,25 @@ def _check(pieces, parts, derived_bass=True, style=None):
 
 @needs_data
 def test_pop909(tmp_cache):
-    pieces = band_data.pop909_pieces(limit=2, progress=False)
+    pieces = band_midi.pop909_pieces(limit=2, progress=False)
     _check(pieces, {0, 1, 2}, style="pop")
     assert all(pid.split("#")[0] in ("pop909/001", "pop909/003") for pid, _ in pieces)
-    assert band_data.pop909_pieces(limit=2, progress=False)[0][0] == pieces[0][0]  # from the cache
+    assert band_midi.pop909_pieces(limit=2, progress=False)[0][0] == pieces[0][0]  # from the cache
     assert any(c != "N" for _, p in pieces for c in p.chords)
 
 
 @needs_data
 def test_groove(tmp_cache):
-    pieces = band_data.groove_pieces(limit=3, progress=False)
+    pieces = band_midi.groove_pieces(limit=3, progress=False)
     _check(pieces, {3}, derived_bass=False)
     assert all(p.meter == "4/4" and set(p.chords) == {"N"} for _, p in pieces)
     assert all(pid.startswith("groove/drummer") and "#" in pid for pid, _ in pieces)
-    assert "rock" in band_data.groove_styles() and all(p.style in band_data.groove_styles() for _, p in pieces)
+    assert "rock" in band_midi.groove_styles() and all(p.style in band_midi.groove_styles() for _, p in pieces)
 
 
 @needs_data
 def test_openewld(tmp_cache):
-    pieces = band_data.openewld_pieces(limit=2, progress=False)
+    pieces = band_scores.openewld_pieces(limit=2, progress=False)
     _check(pieces, {0, 1, 2}, style="jazz")
     assert all(52 <= n.pitch <= 67 for _, p in pieces for n in p.notes if n.program == 1)
     assert all(pid.startswith("openewld/") for pid, _ in pieces)
@@ -87,7 +87,7 @@ def test_openewld(tmp_cache):
 @pytest.mark.parametrize("style", ["chorale", "fiddle"])
 def test_music21_band(tmp_cache, style):
     pytest.importorskip("music21")
-    pieces = band_data.music21_band_pieces(style, limit=3, progress=False)
+    pieces = band_scores.music21_band_pieces(style, limit=3, progress=False)
     _check(pieces, {0, 1, 2}, derived_bass=style != "chorale", style=style)
     assert band_data.band_pieces(style, limit=3) == pieces  # dispatch, read from the cache
 

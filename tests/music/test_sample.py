@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from soundart.errors import ConfigError
+from soundart.music.midi_pieces import piece_to_midi
 from soundart.music.sample import NumpyLSTM, draw, filter_logits, generate
-from soundart.music.tokens import DRUMS, Codec, piece_to_midi
+from soundart.music.tokens import DRUMS, Codec
 
 from .helpers import tiny_event_model
 
@@ -72,7 +73,7 @@ def test_primer_continuation_counts_new_bars(fast_model):
 
 
 def test_in_key_constraint_keeps_the_scale(fast_model):
-    from soundart.music.sample import scale_pitch_classes
+    from soundart.music.grammar import scale_pitch_classes
 
     codec = Codec()
     assert scale_pitch_classes(14) == {2, 4, 5, 7, 9, 10, 0, 1}  # D minor + C#
@@ -103,7 +104,8 @@ def test_key_leaning_reweights_pitches_but_keeps_their_total_probability():
 
 def test_free_chords_lean_toward_the_tonic_and_stay_in_key():
     from soundart.music.chords import chord_token_names
-    from soundart.music.sample import EventGrammar, key_chord_bias
+    from soundart.music.grammar import EventGrammar
+    from soundart.music.sample import key_chord_bias
     from soundart.music.tokens import BAND_PARTS, Codec, CodecConfig
 
     names = chord_token_names()

@@ -8,6 +8,7 @@ import pytest
 
 from soundart.errors import BadInputError, ConfigError
 from soundart.io import load_midi, save_midi
+from soundart.music.midi_pieces import midi_to_piece, piece_to_midi
 from soundart.music.tokens import (
     DRUMS,
     Codec,
@@ -15,9 +16,7 @@ from soundart.music.tokens import (
     Note,
     Piece,
     bar_windows,
-    midi_to_piece,
     parse_key,
-    piece_to_midi,
 )
 
 
