@@ -27,8 +27,6 @@ estimated, as for a user's file). Labels used only for scoring: ``key_audio.txt`
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from benchkit import wall
 
 KICKS, SNARES = {35, 36}, {37, 38, 40}
 GROOVE = "rock"  # the drum groove that add drums uses for the pop style
@@ -256,15 +255,6 @@ def regenerate_rows(songs: list[PopSong], model: str, tmp: Path, seed: int) -> d
             sums[label] = [a + b for a, b in zip(sums[label], s)]
     return {"outside_same": same / max(total, 1), "outside_notes": total,
             **{f"nll_{k}": (v[0] / max(v[1], 1), v[0] / max(v[2], 1)) for k, v in sums.items()}}
-
-
-def wall(cmd: list[str], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def speed_rows(songs: list[PopSong], models: list[str], tmp: Path, repeats: int) -> list[tuple[str, float]]:

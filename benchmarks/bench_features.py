@@ -11,26 +11,13 @@ on CUDA (16 clips of 10 minutes at once).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import librosa
 import numpy as np
 import torch
+from benchkit import median_seconds
 
 from soundart.features import FeatureConfig, logmel, mfcc
-
-
-def median_seconds(fn, repeats: int, sync=lambda: None) -> float:
-    fn()  # warm-up: filterbanks, FFT plans, numba/jit caches
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:

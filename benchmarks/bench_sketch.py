@@ -27,14 +27,13 @@ Groove sessions), 8-bar excerpts:
 from __future__ import annotations
 
 import argparse
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
 
 import numpy as np
+from benchkit import table, wall
 
 SOUNDART = [sys.executable, "-m", "soundart"]
 PROGRESSIONS = ("Am F C G", "C G/B Am F", "Dm7 G7 Cmaj7 A7", "D G A7 D", "Em C G D/F#", "Gm Eb Bb F",
@@ -42,15 +41,6 @@ PROGRESSIONS = ("Am F C G", "C G/B Am F", "Dm7 G7 Cmaj7 A7", "D G A7 D", "Em C G
 RATES = ("empty_beat_rate", "empty_bar_rate")  # within 0.05 of the real value, not within 15% of it
 KEYS = ("C major", "G major", "F major", "D major", "Bb major", "A minor", "E minor", "D minor", "G minor",
         "C minor")
-
-
-def wall(cmd: list[str], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def speed(repeats: int, model: str) -> None:
@@ -63,10 +53,8 @@ def speed(repeats: int, model: str) -> None:
             cmd = SOUNDART + ["sketch", "--model", model, "--style", "pop", "-o", f"{tmp}/x.mid", "--force",
                               "--seed", "0"] + extra
             rows.append((label, wall(cmd, repeats)))
-    print(f"| command | median wall s ({repeats} runs) | ratio to import torch |")
-    print("|---|---|---|")
-    for label, t in rows:
-        print(f"| {label} | {t:.2f} | {t / ref:.2f} |")
+    print(table(["command", f"median wall s ({repeats} runs)", "ratio to import torch"],
+                [(label, t, t / ref) for label, t in rows]))
 
 
 # ---- data -------------------------------------------------------------------------------------------
