@@ -252,7 +252,7 @@ def generate(step_model: Any, codec: Codec, prompts: Sequence[Sequence[int]], ba
     budget (that cap, plus the bar's end, per bar) always suffices.
     """
     if bars < 1:
-        raise ConfigError(f"--bars must be >= 1, got {bars}")
+        raise ConfigError(f"bars must be >= 1, got {bars}")
     if key_strength < 0:
         raise ConfigError(f"key strength must be >= 0, got {key_strength}")
     rng = np.random.default_rng(seed)
