@@ -137,6 +137,20 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
     return document
 
 
+def tensor_shapes(path: str | os.PathLike) -> dict[str, list[int]]:
+    """{tensor name: shape} from a safetensors file's header, without reading the tensors."""
+    weights, _ = checkpoint_paths(path)
+    try:
+        with open(weights, "rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            if not 0 < size <= 100_000_000:  # the format caps the header at 100 MB
+                raise ValueError(f"header size {size}")
+            header = json.loads(fh.read(size))
+        return {k: list(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ModelError(f"{weights}: unreadable weights ({' '.join(str(exc).split())})") from None
+
+
 def load_numpy(path: str | os.PathLike, kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(document, {name: float32 NumPy array}) of a checkpoint of ``kind``, without importing torch.
 
