@@ -13,6 +13,7 @@ import datetime as _dt
 import json
 import os
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +98,12 @@ def save(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = 
 
     model = unwrap(model)
     weights, meta = checkpoint_paths(path)
-    weights.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from soundart.io import WriteError
+
+        raise WriteError(f"cannot write {weights}: {(exc.strerror or str(exc)).lower()}") from None
     # clone: safetensors refuses tensors that share storage (tied embeddings)
     state = {k: v.detach().cpu().clone().contiguous() for k, v in model.state_dict().items()}
     state = strip_wrapper_prefixes(state)
@@ -109,13 +115,32 @@ def save(model: Any, path: str | os.PathLike, metadata: dict[str, Any] | None = 
         "soundart_version": soundart.__version__,
         "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    tmp_weights = weights.with_name(weights.name + ".part")
-    tmp_meta = meta.with_name(meta.name + ".part")
-    save_file(state, str(tmp_weights), metadata={"format": FORMAT, "kind": model.kind})
-    tmp_meta.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp_weights, weights)
-    os.replace(tmp_meta, meta)
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+    write_together([(weights, lambda p: save_file(state, str(p), metadata={"format": FORMAT, "kind": model.kind})),
+                    (meta, lambda p: p.write_text(text))])
     return weights
+
+
+def write_together(files: list[tuple[Path, Callable[[Path], Any]]]) -> None:
+    """Write each ``(path, writer)`` to ``path.part`` with ``writer(part)``, then rename them all into place.
+
+    The weights and their JSON are renamed only once both are complete, so an interrupted or failed save
+    (Ctrl-C, SIGTERM, disk full) leaves the previous pair and no ``.part`` file; a failure is a WriteError
+    of one line.
+    """
+    from soundart.io import write_errors
+
+    parts = [path.with_name(path.name + ".part") for path, _ in files]
+    try:
+        for (path, writer), part in zip(files, parts):
+            with write_errors(path, path.parent):
+                writer(part)
+        for (path, _), part in zip(files, parts):
+            with write_errors(path, path.parent):
+                os.replace(part, path)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
 
 
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
