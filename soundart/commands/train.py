@@ -15,24 +15,27 @@ from soundart.commands.common import TABLE_WIDTH, format_rows
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Run folder (default runs/NAME): checkpoints, log.jsonl, the final model.")
 @click.option("--resume", is_flag=True, help="Continue the run saved in the run folder.")
+@click.option("--force", is_flag=True, help="Start over in a run folder that holds a run (its files are removed).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress (a bar on a terminal, a line every 10% in a log).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default=None,
               help="Override the recipe's device.")
 @click.option("--seed", type=int, default=None, help="Override the recipe's seed.")
 @click.option("--batch-size", type=int, default=None, help="Override the recipe's batch size.")
-def train(recipe: Path, steps: int | None, out: Path | None, resume: bool, device: str | None,
-          seed: int | None, batch_size: int | None) -> None:
+def train(recipe: Path, steps: int | None, out: Path | None, resume: bool, force: bool, quiet: bool,
+          device: str | None, seed: int | None, batch_size: int | None) -> None:
     """Train the model a RECIPE (YAML) describes, with the shared training loop.
 
-    Ctrl-C saves a checkpoint; --resume continues from it. Under torchrun
+    Ctrl-C (or SIGTERM) saves the state; --resume continues from it. A run folder
+    that holds a run is never started over without --force. Under torchrun
     (torchrun --nproc_per_node N -m soundart train RECIPE) it trains with DDP.
     The final model is OUT/model.safetensors + OUT/model.json.
     """
     from soundart.train.recipe import load_recipe, run_recipe
 
     overrides = {"steps": steps, "out_dir": str(out) if out else None, "device": device,
-                 "seed": seed, "batch_size": batch_size}
+                 "seed": seed, "batch_size": batch_size, "progress": False if quiet else None}
     loaded = load_recipe(recipe, overrides)
-    final = run_recipe(loaded, resume=resume)
+    final = run_recipe(loaded, resume=resume, force=force)
     click.echo(f"model saved: {final}.safetensors (+ .json)")
 
 

@@ -100,12 +100,23 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     return Recipe(task=raw["task"], name=name, data=data, model=model, train=train, path=str(p), raw=raw)
 
 
-def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None) -> Path:
-    """Train a recipe with the shared Trainer; returns the final checkpoint path (``OUT/model``)."""
+def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None, force: bool = False) -> Path:
+    """Train a recipe with the shared Trainer; returns the final checkpoint path (``OUT/model``).
+
+    A run folder that already holds a run needs ``resume=True`` (continue it) or ``force=True`` (start
+    over); anything else is refused before the data is loaded, so no saved work is ever reset.
+    Interrupted (Ctrl-C, SIGTERM), the state is saved and the interruption re-raised with a message
+    saying where to resume from.
+    """
+    import os
+
     from soundart import checkpoint, registry
     from soundart.runtime import seed_everything
     from soundart.train.loop import Trainer
+    from soundart.train.state import check_run_folder
 
+    out = check_run_folder(recipe.train.out_dir, resume=resume, force=force,
+                           is_main=int(os.environ.get("RANK", "0")) == 0)
     task = registry.task(recipe.task)
     seed_everything(recipe.train.seed)  # model initialisation is part of the run
     prepared = task.prepare(recipe.data, recipe.model)
@@ -119,9 +130,10 @@ def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None)
     trainer = Trainer(prepared.model, prepared.train_data, recipe.train, val_data=prepared.val_data,
                       collate_fn=prepared.collate_fn, metadata=metadata)
     meta = trainer.fit(resume=resume, stop_at=stop_at)
-    if trainer.interrupted and stop_at is None:  # Ctrl-C: state saved, no final model yet
-        raise KeyboardInterrupt
-    final = Path(recipe.train.out_dir) / "model"
+    if trainer.interrupted and stop_at is None:  # Ctrl-C / SIGTERM: state saved, no final model yet
+        raise type(trainer.interruption or KeyboardInterrupt())(
+            f"at step {trainer.step}; state saved in {out}: continue with --resume")
+    final = out / "model"
     if task.evaluate is not None and meta.get("steps", 0) >= recipe.train.steps and trainer.is_main:
         model = trainer.model.eval()
         meta["metrics"] = task.evaluate(model, recipe.data, prepared)
