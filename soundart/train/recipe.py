@@ -77,7 +77,9 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     if not p.is_file():
         raise BadInputError(f"{p}: no such recipe file")
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file; a recipe is YAML") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
     if not isinstance(raw, dict):
@@ -87,16 +89,24 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         raise ConfigError(f"{p}: unknown key(s) {', '.join(unknown)} (known: {', '.join(RECIPE_KEYS)})")
     if "task" not in raw:
         raise ConfigError(f"{p}: missing 'task'")
+    if not isinstance(raw["task"], str):
+        raise ConfigError(f"{p.name}: task must be a name, got {raw['task']!r}")
     task = registry.task(raw["task"])
     name = str(raw.get("name") or p.stem)
-    data = config_from_dict(task.data_config_class, raw.get("data") or {}, f"{p.name}: data")
-    model = config_from_dict(task.model_config_class, raw.get("model") or {}, f"{p.name}: model")
-    train_raw = dict(raw.get("train") or {})
-    train_raw.setdefault("out_dir", str(Path("runs") / name))
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            train_raw[key] = value
-    train = config_from_dict(TrainConfig, train_raw, f"{p.name}: train")
+    sections = {key: {} if raw.get(key) is None else raw[key] for key in ("data", "model", "train")}
+    try:  # the errors name the field (train.steps); the file name goes in front
+        data = config_from_dict(task.data_config_class, sections["data"], "data")
+        model = config_from_dict(task.model_config_class, sections["model"], "model")
+        if not isinstance(sections["train"], dict):
+            raise ConfigError(f"train: expected a mapping, got {type(sections['train']).__name__}")
+        train_raw = dict(sections["train"])
+        train_raw.setdefault("out_dir", str(Path("runs") / name))
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                train_raw[key] = value
+        train = config_from_dict(TrainConfig, train_raw, "train")
+    except ConfigError as exc:
+        raise ConfigError(f"{p.name}: {exc}") from None
     return Recipe(task=raw["task"], name=name, data=data, model=model, train=train, path=str(p), raw=raw)
 
 
