@@ -46,6 +46,8 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool = False, force: bo
         reason = "read-only file system" if _read_only(ancestor) else "permission denied"
         raise ConfigError(f"cannot write {out}: {reason}")
     held = [name for name in RUN_FILES if (out / name).exists()]
+    if resume and not all(path.exists() for path in state_paths(out)):
+        raise ConfigError(f"--resume: no training state in {out} (expected trainer.safetensors and trainer.json)")
     if held and not resume and not force:
         raise ConfigError(f"{out} holds a run{_progress_note(out)}; use --resume or --force")
     if held and force and is_main:
