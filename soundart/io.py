@@ -129,32 +129,36 @@ def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path
 def write_errors(target: Path, where: Path, stream: bool = False) -> Iterator[None]:
     """Turn a writer's failure into a WriteError naming ``target``.
 
-    Writers report a full disk in their own ways: an OSError (numpy, pickle-free text), a RuntimeError
-    without errno (libsndfile's "system error"), a SafetensorError quoting "os error 28". The errno is
-    taken from the exception when it has one, else a full file system is recognised by its free space,
-    measured before the partial file is removed.
+    Writers report a full disk in their own ways: an OSError with an errno (open, write), an OSError
+    without one (numpy's "200000 requested and 65504 written"), a RuntimeError (libsndfile's "system
+    error"), a SafetensorError quoting "os error 28". The errno is taken from the exception when it has
+    one, else a full file system is recognised by its free space.
     """
     try:
         yield
-    except WriteError:
+    except SoundartError:
         raise
-    except OSError as exc:
-        raise WriteError(f"cannot write {target}: {_reason(exc)}") from None
-    except Exception as exc:  # libraries' own error types (LibsndfileError, SafetensorError ...)
-        if isinstance(exc, SoundartError):
-            raise
-        if stream:  # a pipe cannot seek back to fill in a header, for one
-            raise WriteError(f"cannot write {target}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
-        code = re.search(r"os error (\d+)", str(exc))
-        if code:
-            raise WriteError(f"cannot write {target}: {os.strerror(int(code.group(1))).lower()}") from None
-        try:
-            full = os.statvfs(where if where.is_dir() else where.parent).f_bavail == 0
-        except OSError:
-            full = False
-        if full:
+    except Exception as exc:  # OSError, or a library's own type (LibsndfileError, SafetensorError ...)
+        errno_ = getattr(exc, "errno", None) or _quoted_errno(exc)
+        if errno_:
+            raise WriteError(f"cannot write {target}: {os.strerror(errno_).lower()}") from None
+        if _full(where):  # measured before the partial file is removed
             raise WriteError(f"cannot write {target}: no space left on device") from None
+        if stream or isinstance(exc, OSError):  # e.g. a pipe cannot seek back to fill in a header
+            raise WriteError(f"cannot write {target}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
         raise
+
+
+def _quoted_errno(exc: Exception) -> int | None:
+    found = re.search(r"os error (\d+)", str(exc))  # Rust's io::Error text, as safetensors passes it on
+    return int(found.group(1)) if found else None
+
+
+def _full(where: Path) -> bool:
+    try:
+        return os.statvfs(where if where.is_dir() else where.parent).f_bavail == 0
+    except OSError:
+        return False
 
 
 def _reason(exc: OSError) -> str:

@@ -180,3 +180,23 @@ def test_signal_during_a_long_write_leaves_no_part_file(tmp_path, sig, code):
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # neither the target nor .out.bin.*.part
 
 
+
+
+# ---- checkpoints whose JSON config does not match their tensors -----------------------------------------
+@pytest.mark.parametrize("stem, field, value", [("music-transformer", "d_ff", 512), ("music-rnn", "hidden_size", 256),
+                                                ("music-transformer", "n_layers", 9)])
+def test_numpy_sketch_loaders_check_shapes_against_the_config(tmp_path, stem, field, value):
+    import shutil
+
+    from soundart.models import PRETRAINED_DIR
+
+    for suffix in (".safetensors", ".json"):
+        shutil.copy(PRETRAINED_DIR / f"{stem}{suffix}", tmp_path / f"{stem}{suffix}")
+    doc = json.loads((tmp_path / f"{stem}.json").read_text())
+    doc["config"][field] = value
+    (tmp_path / f"{stem}.json").write_text(json.dumps(doc))
+    result = CliRunner().invoke(cli, ["sketch", "--model", str(tmp_path / stem), "-o", str(tmp_path / "x.mid")])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "do not match the config" in lines[0] or "lack" in lines[0], lines
+    assert not (tmp_path / "x.mid").exists()
