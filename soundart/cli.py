@@ -8,8 +8,13 @@ exit code 2.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import importlib
+import os
+import signal
 import sys
+from typing import Any
 
 import click
 
@@ -76,6 +81,65 @@ class LazyGroup(click.Group):
         except SoundartError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
+        except KeyboardInterrupt as exc:
+            # click's standalone mode would turn this into "Aborted!" and exit 1; Ctrl-C is 130 (128 + SIGINT)
+            # and SIGTERM 143 by shell convention. Clean-up (.part files, training state) ran while unwinding.
+            word, code = ("terminated", 143) if isinstance(exc, Terminated) else ("interrupted", 130)
+            click.echo(f"{word} {exc}".rstrip(), err=True)
+            ctx.exit(code)
+        except OSError as exc:
+            line = os_error_line(exc)
+            if line:
+                click.echo(f"error: {line}", err=True)
+            ctx.exit(1 if isinstance(exc, BrokenPipeError) else 2)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs (no .part file left, training state saved)."""
+
+
+_MAIN_PID = os.getpid()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if os.getpid() != _MAIN_PID:  # a forked worker (a DataLoader, a decoding pool): end as SIGTERM means
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    raise Terminated()
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an I/O error that no command turned into a SoundartError; "" for a closed pipe.
+
+    Files written through ``soundart.io`` already fail with a SoundartError naming them; what is left
+    without a file name is, in practice, the command's own printing (``soundart models > /dev/full``).
+    """
+    if isinstance(exc, BrokenPipeError):  # `soundart models | head -1`: the reader has all it wants
+        return ""
+    reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == "echo" and "click" in code.co_filename:
+            stream = "standard error" if tb.tb_frame.f_locals.get("err") else "standard output"
+            return f"cannot write {stream}: {reason}"
+        tb = tb.tb_next
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+        return f"cannot write output: {reason}"
+    return reason
+
+
+def _silence_broken_stdout() -> None:
+    """After a failed write to stdout, point it at /dev/null so the exit-time flush does not fail again
+    with Python's "Exception ignored" message."""
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,11 +163,16 @@ def synth_group() -> None:
 
 
 def main() -> None:
+    """The ``soundart`` executable: the click group plus process-wide signal and stdout handling."""
+    with contextlib.suppress(ValueError):  # not the main thread: leave SIGTERM as it is
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         cli.main(prog_name="soundart")
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # between commands, outside LazyGroup.invoke
         click.echo("interrupted", err=True)
         sys.exit(130)
+    finally:
+        _silence_broken_stdout()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from soundart.errors import BadInputError, ConfigError, OutputExistsError
+from soundart.errors import BadInputError, ConfigError, OutputExistsError, SoundartError
 
 if TYPE_CHECKING:  # torch and pretty_midi are imported lazily at call time
     import pretty_midi
@@ -53,35 +55,114 @@ def check_input_file(path: str | os.PathLike, what: str) -> Path:
     return p
 
 
+class WriteError(SoundartError):
+    """An output that could not be written (disk full, read-only folder ...); nothing is left behind."""
+
+
 def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
-    """Validate an output path: its folder must exist and it must not exist unless ``force``."""
+    """Validate an output path: its folder must exist and it must not exist unless ``force``.
+
+    A character device or a named pipe (``/dev/null``, ``/dev/stdout``, a FIFO) is written through and
+    needs no ``force``: nothing is overwritten, as with the shell's ``noclobber``, which guards regular
+    files only. A directory, a block device or a socket is refused whatever ``force`` says.
+    """
     p = Path(path)
-    if p.is_dir():
+    try:
+        mode = p.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
         raise BadInputError(f"{p}: is a directory; give a file name")
+    if mode is not None and (stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)):
+        raise BadInputError(f"{p}: is a {'block device' if stat.S_ISBLK(mode) else 'socket'}, not a file; "
+                            "refusing to write to it")
     if not p.parent.exists() and str(p.parent) not in ("", "."):
         raise BadInputError(f"{p}: output folder {p.parent} does not exist")
-    if p.exists() and not force:
+    if mode is not None and stat.S_ISREG(mode) and not force:
         raise OutputExistsError(f"{p} exists; use --force to overwrite it")
     return p
 
 
+def is_stream(path: str | os.PathLike) -> bool:
+    """True for a character device or a named pipe: written in place, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place only on success."""
+    """Yield a temporary path beside ``path``; rename it into place only on success.
+
+    The temporary file is a hidden ``.NAME.*.part``; it is removed on any failure, Ctrl-C included
+    (and SIGTERM, which the CLI raises as an interruption). A device or a pipe is yielded itself and
+    written through. Disk full, a read-only folder or any other I/O failure becomes a WriteError of
+    one line naming ``path``.
+    """
     target = check_output_path(path, force)
+    if is_stream(target):
+        with write_errors(target, target, stream=True):
+            yield target
+        return
     directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=directory)
+    except OSError as exc:
+        raise WriteError(f"cannot write {target}: {_reason(exc)}") from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
-        # mkstemp makes the file private (0600); give it the mode a plain open() would have
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, target)
+        with write_errors(target, directory):
+            yield tmp
+            # mkstemp makes the file private (0600); give it the mode a plain open() would have
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def write_errors(target: Path, where: Path, stream: bool = False) -> Iterator[None]:
+    """Turn a writer's failure into a WriteError naming ``target``.
+
+    Writers report a full disk in their own ways: an OSError with an errno (open, write), an OSError
+    without one (numpy's "200000 requested and 65504 written"), a RuntimeError (libsndfile's "system
+    error"), a SafetensorError quoting "os error 28". The errno is taken from the exception when it has
+    one, else a full file system is recognised by its free space.
+    """
+    try:
+        yield
+    except SoundartError:
+        raise
+    except Exception as exc:  # OSError, or a library's own type (LibsndfileError, SafetensorError ...)
+        errno_ = getattr(exc, "errno", None) or _quoted_errno(exc)
+        if errno_:
+            raise WriteError(f"cannot write {target}: {os.strerror(errno_).lower()}") from None
+        if _full(where):  # measured before the partial file is removed
+            raise WriteError(f"cannot write {target}: no space left on device") from None
+        if stream or isinstance(exc, OSError):  # e.g. a pipe cannot seek back to fill in a header
+            raise WriteError(f"cannot write {target}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
+        raise
+
+
+def _quoted_errno(exc: Exception) -> int | None:
+    found = re.search(r"os error (\d+)", str(exc))  # Rust's io::Error text, as safetensors passes it on
+    return int(found.group(1)) if found else None
+
+
+def _full(where: Path) -> bool:
+    try:
+        return os.statvfs(where if where.is_dir() else where.parent).f_bavail == 0
+    except OSError:
+        return False
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
 
 
 def audio_format(path: str | os.PathLike) -> tuple[str, str]:

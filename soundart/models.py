@@ -80,33 +80,54 @@ def load_model(spec: str, device: Any = "cpu", expect_kind: str | tuple[str, ...
 
 def describe_models() -> list[dict[str, Any]]:
     """One row per shipped model: name, kind, size, training data, measured quality."""
-    from soundart.checkpoint import checkpoint_paths, read_document
+    return [describe_model(name) for name in sorted(DEFAULT_MODELS)]
 
-    rows = []
-    for name, entry in sorted(DEFAULT_MODELS.items()):
-        weights, _ = checkpoint_paths(PRETRAINED_DIR / entry.stem)
-        row: dict[str, Any] = {"name": name, "task": entry.task, "recipe": f"recipes/{entry.recipe}.yaml"}
-        try:
-            document = read_document(weights)
-        except ModelError as exc:
-            row.update({"kind": "?", "size_mb": None, "trained_on": "", "quality": f"missing: {exc}"})
-            rows.append(row)
-            continue
-        meta = document.get("metadata", {})
-        quality = dict(meta.get("metrics", {}))
-        styles = quality.pop("styles", None)
-        if styles:  # a band sketch model: its styles and each one's held-out NLL
-            pitched = [s for s, v in styles.items() if set(v["parts"]) - {"drums"}]
-            grooves = [s for s, v in styles.items() if "drums" in v["parts"]]
-            row["styles"] = f"{', '.join(pitched)}; drum grooves: {', '.join(grooves)}"
-            quality["test_nll_per_token"] = ", ".join(f"{s} {v['test_nll_per_token']:.3f}" for s, v in styles.items()
-                                                      if "test_nll_per_token" in v)
-        row.update({
-            "kind": document["kind"],
-            "size_mb": round(weights.stat().st_size / 1e6, 2),
-            "trained_on": meta.get("data", ""),
-            "steps": meta.get("steps"),
-            "quality": quality,
-        })
-        rows.append(row)
-    return rows
+
+def describe_model(name: str) -> dict[str, Any]:
+    """Everything known about one shipped model (its card): task, recipe, files, size, data, quality.
+
+    Read from the checkpoint's JSON and the safetensors header only, so it imports no torch.
+    """
+    from soundart.checkpoint import checkpoint_paths, read_document, tensor_shapes
+
+    if name not in DEFAULT_MODELS:
+        known = ", ".join(sorted(DEFAULT_MODELS)) or "none yet"
+        raise ModelError(f"no shipped model named {name!r} (shipped: {known})")
+    entry = DEFAULT_MODELS[name]
+    weights, _ = checkpoint_paths(PRETRAINED_DIR / entry.stem)
+    row: dict[str, Any] = {"name": name, "task": entry.task, "recipe": f"recipes/{entry.recipe}.yaml"}
+    try:
+        document = read_document(weights)
+        shapes = tensor_shapes(weights)
+    except ModelError as exc:
+        row.update({"kind": "?", "size_mb": None, "trained_on": "", "quality": f"missing: {exc}"})
+        return row
+    meta = document.get("metadata", {})
+    quality = dict(meta.get("metrics", {}))
+    styles = quality.pop("styles", None)
+    if styles:  # a band sketch model: its styles and each one's held-out NLL
+        pitched = [s for s, v in styles.items() if set(v["parts"]) - {"drums"}]
+        grooves = [s for s, v in styles.items() if "drums" in v["parts"]]
+        row["styles"] = f"{', '.join(pitched)}; drum grooves: {', '.join(grooves)}"
+        quality["test_nll_per_token"] = ", ".join(f"{s} {v['test_nll_per_token']:.3f}" for s, v in styles.items()
+                                                  if "test_nll_per_token" in v)
+    row.update({
+        "kind": document["kind"],
+        "size_mb": round(weights.stat().st_size / 1e6, 2),
+        "parameters": sum(_count(shape) for shape in shapes.values()),
+        "trained_on": meta.get("data", ""),
+        "steps": meta.get("steps"),
+        "train_seconds": meta.get("train_seconds"),
+        "quality": quality,
+        "files": str(weights.with_suffix("")) + ".{safetensors,json}",
+        "soundart_version": document.get("soundart_version"),
+        "saved_at": document.get("saved_at"),
+    })
+    return row
+
+
+def _count(shape: list[int]) -> int:
+    n = 1
+    for size in shape:
+        n *= size
+    return n

@@ -31,7 +31,28 @@ AUDIO_CASES: list = []
 LISTEN_CASES: list = []
 
 # ---- training, models, files: train, models, output paths ---------------------------------------------
-TRAIN_CASES: list = []
+# Recipes live in tests/train/recipes/ (bad-*.yaml: one bad field each; ok.yaml: refused before its data is read).
+TRAIN_CASES: list = [
+    *[(f"recipe-{name}", ["train", f"{__file__.rpartition('/')[0]}/train/recipes/bad-{name}.yaml",
+                          "--out", "{tmp}/run"], names)
+      for name, names in [("steps-string", "train.steps"), ("steps-float", "train.steps"),
+                          ("steps-bool", "train.steps"), ("lr-nan", "train.lr"), ("lr-list", "train.lr"),
+                          ("betas-number", "train.betas"), ("betas-too-many", "train.betas"),
+                          ("grad-clip-negative", "train.grad_clip"), ("device-unknown", "train.device"),
+                          ("model-type", "model.hidden_size")]],
+    ("recipe-binary-file", ["train", "{tone}", "--out", "{tmp}/run"], "not a text file"),
+    ("recipe-missing", ["train", "{tmp}/none.yaml"], "no such recipe"),
+    *[(f"train-{name}", ["train", f"{__file__.rpartition('/')[0]}/train/recipes/ok.yaml", *args], names)
+      for name, args, names in [
+          ("out-is-a-file", ["--out", "{tone}"], "is a file, not a run folder"),
+          ("out-under-a-file", ["--out", "{tone}/run"], "not a folder"),
+          ("resume-and-force", ["--out", "{tmp}/run", "--resume", "--force"], "exclude each other"),
+          ("resume-without-state", ["--out", "{tmp}/run", "--resume"], "no training state"),
+          ("steps-zero", ["--out", "{tmp}/run", "--steps", "0"], "train.steps"),
+          ("seed-too-big", ["--out", "{tmp}/run", "--seed", str(2**32)], "train.seed")]],
+    ("models-unknown-name", ["models", "no-such-model"], "no-such-model"),
+    ("output-is-a-directory-even-with-force", ["analyze", "{tone}", "-o", "{tmp}", "--force"], "is a directory"),
+]
 
 CASES = MUSIC_CASES + AUDIO_CASES + LISTEN_CASES + TRAIN_CASES
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -121,3 +122,50 @@ def test_train_recipe_errors_and_models_listing(tmp_path):
     assert result.exit_code == 2 and "no such recipe" in result.output
     result = run("models", "--format", "json")
     assert result.exit_code == 0, result.output
+
+
+# ---- tables fit a 100-column terminal (issue 31 item 1) ------------------------------------------------
+def _widest(text: str) -> int:
+    return max(len(line) for line in text.splitlines())
+
+
+def test_models_table_fits_100_columns_and_json_keeps_everything():
+    table = run("models")
+    assert table.exit_code == 0, table.output
+    assert _widest(table.output) <= 100, table.output
+    assert "transformer" in table.output and "music-transformer" in table.output
+    rows = json.loads(run("models", "--format", "json").output)
+    full = {r["name"]: r for r in rows}["transformer"]
+    assert "held out by song/session" in full["trained_on"] and full["parameters"] > 0
+    assert "fiddle" in full["quality"]["test_nll_per_token"]
+    csv_text = run("models", "--format", "csv").output
+    assert "held out by song/session" in csv_text  # csv too holds every field in full
+
+
+@pytest.mark.parametrize("name", ["transformer", "listen", "melvae"])
+def test_models_name_prints_the_whole_card_within_100_columns(name):
+    result = run("models", name)
+    assert result.exit_code == 0, result.output
+    assert _widest(result.output) <= 100, result.output
+    for label in ("trained on", "recipe", "size (MB)", "parameters", "measured"):
+        assert label in result.output, label
+    words = json.loads(run("models", name, "--format", "json").output)[0]["trained_on"].split()
+    assert " ".join(result.output.split()).count(" ".join(words[-4:])) == 1  # wrapped, not cut
+
+
+def test_models_unknown_name_is_one_line():
+    result = run("models", "nope")
+    assert result.exit_code == 2 and result.output.count("\n") == 1 and "nope" in result.output
+
+
+def test_format_rows_cuts_cells_then_gaps_then_headers_to_fit():
+    from soundart.commands.common import format_rows
+
+    wide = [{"file": "x" * 300, "genre": "electronic", "note": "a\nb"}, {"file": "short", "genre": "pop"}]
+    text = format_rows(wide, "table")
+    assert _widest(text) <= 100 and "…" in text and "a b" in text  # a newline never breaks a row
+    assert text.splitlines()[3].startswith("short")
+    many = [{f"column_{i:02d}": 1.5 for i in range(14)}]  # 14 headers of 9: needs 1-space gaps, cut headers
+    assert _widest(format_rows(many, "table")) <= 100
+    assert json.loads(format_rows(wide, "json"))[0]["file"] == "x" * 300
+    assert "x" * 300 in format_rows(wide, "csv")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pretty_midi
 import pytest
@@ -9,8 +14,10 @@ import soundfile as sf
 import torch
 
 from soundart.errors import BadInputError, ConfigError, OutputExistsError
-from soundart.io import load_audio, load_midi, resample, save_audio, save_midi
+from soundart.io import WriteError, load_audio, load_midi, resample, save_audio, save_midi
 from tests.conftest import tone
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg"])
@@ -160,3 +167,83 @@ def test_bad_midi(tmp_path, case, message):
     with pytest.raises(BadInputError) as info:
         load_midi(path)
     assert message in str(info.value) and "\n" not in str(info.value)
+
+
+# ---- outputs that are not regular files, and outputs that cannot be written (issue 31) -----------------
+def test_a_device_or_pipe_is_written_through_never_replaced(tmp_path):
+    import stat
+    import threading
+
+    from soundart.io import atomic_output
+
+    with atomic_output("/dev/null") as tmp:  # no --force needed: nothing is overwritten
+        assert str(tmp) == "/dev/null"
+        tmp.write_bytes(b"discarded")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    midi = pretty_midi.PrettyMIDI()
+    midi.instruments.append(pretty_midi.Instrument(0))
+    midi.instruments[0].notes.append(pretty_midi.Note(velocity=90, pitch=60, start=0.0, end=0.5))
+    for name in ("pipe.mid", "pipe.wav"):
+        fifo = tmp_path / name
+        os.mkfifo(fifo)
+        received: list[bytes] = []
+        reader = threading.Thread(target=lambda f=fifo, got=received: got.append(f.read_bytes()))
+        reader.start()
+        if name.endswith(".mid"):  # MIDI is written front to back: it goes down a pipe
+            save_midi(midi, fifo)
+            reader.join(10)
+            assert received[0][:4] == b"MThd"
+        else:  # WAV must seek back to fill in its header: one line, not a traceback
+            with pytest.raises(WriteError, match=f"cannot write {fifo}: .*pipe"):
+                save_audio(fifo, tone(seconds=0.1), 22050)
+            reader.join(2)
+            if reader.is_alive():
+                open(fifo, "wb").close()  # let the reader finish
+        reader.join(10)
+        assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe.mid", "pipe.wav"]
+
+
+def test_a_directory_is_refused_even_with_force(tmp_path):
+    (tmp_path / "d.wav").mkdir()
+    with pytest.raises(BadInputError, match="is a directory"):
+        save_audio(tmp_path / "d.wav", tone(), 22050, force=True)
+    assert (tmp_path / "d.wav").is_dir()
+
+
+def test_disk_full_is_one_error_naming_the_file_and_leaves_nothing(tmp_path):
+    from tests.train.mounts import tmpfs
+
+    with pytest.raises(WriteError, match="cannot write /dev/full: no space left on device"):
+        _write_npy("/dev/full")  # a device is written through, so its ENOSPC is the writer's
+    with tmpfs(tmp_path / "small") as small:
+        for write, name in ((lambda p: save_audio(p, tone(seconds=10), 22050), "x.wav"),
+                            (lambda p: _write_npy(p), "x.npy")):
+            with pytest.raises(WriteError, match=f"cannot write {small / name}: no space left on device"):
+                write(small / name)
+            assert list(small.iterdir()) == []  # no partial file, no .part
+
+
+def test_read_only_folder_is_one_error(tmp_path):
+    from tests.train.mounts import tmpfs
+
+    if os.geteuid() != 0:
+        pytest.skip("a read-only mount needs root")
+    with tmpfs(tmp_path / "ro", "ro") as ro:
+        with pytest.raises(WriteError, match="read-only file system"):
+            save_audio(ro / "x.wav", tone(), 22050)
+
+
+def test_stdout_to_a_full_device_is_one_line(tmp_path):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "soundart", "models"], stdout=full, stderr=subprocess.PIPE,
+                              text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode in (1, 2) and done.stderr.strip().splitlines() == [
+        "error: cannot write standard output: no space left on device"], done.stderr
+
+
+def _write_npy(path):
+    from soundart.io import atomic_output
+
+    with atomic_output(path) as tmp, open(tmp, "wb") as fh:
+        np.save(fh, np.zeros(200_000, np.float32))  # 800 kB: more than the 256 KiB tmpfs holds

@@ -153,6 +153,24 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def _lstm_shapes(config: dict[str, Any], weights: dict[str, np.ndarray]) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes ``MusicRNN(config)`` has: a config that does not fit is one line at load time."""
+    try:
+        v, e, h, layers = (int(config[k]) for k in ("vocab_size", "embed_dim", "hidden_size", "num_layers"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"music-rnn config is incomplete or not numeric ({exc})") from None
+    tied = bool(config.get("tie_weights", False))
+    shapes: dict[str, tuple[int, ...]] = {"embed.weight": (v, e), "head.bias": (v,)}
+    for i in range(layers):
+        shapes.update({f"lstm.weight_ih_l{i}": (4 * h, e if i == 0 else h), f"lstm.weight_hh_l{i}": (4 * h, h),
+                       f"lstm.bias_ih_l{i}": (4 * h,), f"lstm.bias_hh_l{i}": (4 * h,)})
+    if tied:
+        shapes.update({"proj.weight": (e, h), "proj.bias": (e,)})
+    if "head.weight" in weights or not tied:
+        shapes["head.weight"] = (v, e if tied else h)
+    return shapes
+
+
 class NumpyLSTM:
     """A ``music-rnn`` checkpoint run with NumPy only (same maths as ``MusicRNN.step``, float32)."""
 
@@ -161,6 +179,9 @@ class NumpyLSTM:
         self.layers = int(config["num_layers"])
         self.hidden = int(config["hidden_size"])
         self.vocab_size = int(config["vocab_size"])
+        from soundart.checkpoint import check_shapes
+
+        check_shapes(weights, _lstm_shapes(config, weights), "music-rnn weights")
         w = {k: v.astype(np.float32) for k, v in weights.items()}
         self.embed = w["embed.weight"]
         self.wih = [np.ascontiguousarray(w[f"lstm.weight_ih_l{i}"].T) for i in range(self.layers)]
@@ -176,7 +197,10 @@ class NumpyLSTM:
         from soundart.checkpoint import load_numpy
 
         doc, weights = load_numpy(path, "music-rnn")
-        model = cls(doc["config"], weights)
+        try:
+            model = cls(doc["config"], weights)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None
         model.checkpoint = doc
         return model
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from soundart.checkpoint import check_shapes
 from soundart.errors import ModelError
 from soundart.music.tokens import Codec
 
@@ -43,6 +44,28 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
+def _expected_shapes(config: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """The tensor shapes ``MusicTransformer(config)`` has, so a config that does not fit its weights is
+    one line at load time, not a matmul traceback mid-sketch."""
+    try:
+        v, d, f = int(config["vocab_size"]), int(config["d_model"]), int(config["d_ff"])
+        nh, layers, max_len = int(config["n_heads"]), int(config["n_layers"]), int(config["max_len"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"music-transformer config is incomplete or not numeric ({exc})") from None
+    if nh < 1 or d % nh:
+        raise ModelError(f"music-transformer config: d_model {d} is not a multiple of n_heads {nh}")
+    shapes: dict[str, tuple[int, ...]] = {"embed.weight": (v, d), "ln_f.weight": (d,), "ln_f.bias": (d,)}
+    for i in range(layers):
+        p = f"blocks.{i}."
+        shapes.update({p + "ln1.weight": (d,), p + "ln1.bias": (d,), p + "ln2.weight": (d,), p + "ln2.bias": (d,),
+                       p + "attn.qkv.weight": (3 * d, d), p + "attn.qkv.bias": (3 * d,),
+                       p + "attn.out.weight": (d, d), p + "attn.out.bias": (d,),
+                       p + "attn.rel_emb": (nh, max_len, d // nh),
+                       p + "ffn.0.weight": (f, d), p + "ffn.0.bias": (f,), p + "ffn.2.weight": (d, f),
+                       p + "ffn.2.bias": (d,)})
+    return shapes
+
+
 class NumpyTransformer:
     """Incremental decoding of a ``music-transformer`` checkpoint with NumPy (float32)."""
 
@@ -55,6 +78,7 @@ class NumpyTransformer:
         self.n_heads = int(config["n_heads"])
         self.head_dim = int(config["d_model"]) // self.n_heads
         self.max_len = int(config["max_len"])
+        check_shapes(weights, _expected_shapes(config), "music-transformer weights")
         w = {k: np.asarray(v, dtype=np.float32) for k, v in weights.items()}
         try:
             self.embed = w["embed.weight"]                                   # (V, D)
@@ -83,7 +107,10 @@ class NumpyTransformer:
         from soundart.checkpoint import load_numpy
 
         doc, weights = load_numpy(path, "music-transformer")
-        model = cls(doc["config"], weights, header_len)
+        try:
+            model = cls(doc["config"], weights, header_len)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from None
         model.checkpoint = doc
         return model
 

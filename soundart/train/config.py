@@ -34,12 +34,27 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        """Every field checked by type, then by range; each message names the field (``train.steps``)."""
+        from soundart.checkpoint import check_fields
         from soundart.errors import ConfigError
 
-        if self.steps < 1 or self.batch_size < 1:
-            raise ConfigError(f"train: steps and batch_size must be >= 1 (got {self.steps}, {self.batch_size})")
+        check_fields(self, "train")  # also turns a YAML list of betas into a tuple
+        at_least = {"steps": 1, "batch_size": 1, "warmup_steps": 0, "val_every": 0, "val_batches": 1,
+                    "ckpt_every": 0, "log_every": 1, "num_workers": 0, "seed": 0, "weight_decay": 0}
+        for name, low in at_least.items():
+            if getattr(self, name) < low:
+                raise ConfigError(f"train.{name} must be >= {low}, got {getattr(self, name)}")
         if self.lr <= 0:
-            raise ConfigError(f"train: lr must be > 0 (got {self.lr})")
-        if self.warmup_steps < 0 or not 0 <= self.min_lr_ratio <= 1:
-            raise ConfigError("train: warmup_steps must be >= 0 and min_lr_ratio in [0, 1]")
-        self.betas = tuple(self.betas)  # YAML gives a list
+            raise ConfigError(f"train.lr must be > 0, got {self.lr}")
+        if self.seed >= 2**32:
+            raise ConfigError(f"train.seed must be in 0..{2**32 - 1}, got {self.seed}")
+        if not 0 <= self.min_lr_ratio <= 1:
+            raise ConfigError(f"train.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if not all(0 <= b < 1 for b in self.betas):
+            raise ConfigError(f"train.betas must both be in [0, 1), got {list(self.betas)}")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ConfigError(f"train.grad_clip must be > 0 (or null for none), got {self.grad_clip}")
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith("cuda:"):
+            raise ConfigError(f"train.device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if not self.out_dir:
+            raise ConfigError("train.out_dir must be a folder name, got an empty string")

@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import random
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from soundart import checkpoint
 from soundart.errors import ConfigError
 from soundart.runtime import resolve_device, seed_everything
+from soundart.train import state
 from soundart.train.config import TrainConfig
 
 
@@ -119,6 +118,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.best_val: float | None = None
         self.interrupted = False
+        self.interruption: KeyboardInterrupt | None = None  # Ctrl-C, or SIGTERM raised as one by the CLI
         params = [p for p in self.model.parameters() if p.requires_grad]
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -152,68 +152,15 @@ class Trainer:
     def is_main(self) -> bool:
         return self.rank == 0
 
-    # -- checkpoints --------------------------------------------------------------
-    def _state_paths(self) -> tuple[Path, Path]:
-        return self.out_dir / "trainer.safetensors", self.out_dir / "trainer.json"
-
+    # -- checkpoints (soundart.train.state) ------------------------------------------------
     def save_state(self) -> None:
         """Write ``last`` (model) and ``trainer`` (optimizer, RNG, step) to ``out_dir``."""
-        if not self.is_main:
-            return
-        from safetensors.torch import save_file
-
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        checkpoint.save(self.model, self.out_dir / "last", self._metadata())
-        tensors: dict[str, torch.Tensor] = {"rng.torch": torch.get_rng_state()}
-        if torch.cuda.is_available() and self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        np_state = np.random.get_state()
-        tensors["rng.numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
-        optim = self.optimizer.state_dict()
-        for index, entry in optim["state"].items():
-            for key, value in entry.items():
-                tensors[f"optim.{index}.{key}"] = value.detach().cpu().clone() if torch.is_tensor(value) \
-                    else torch.tensor(value)
-        document = {
-            "step": self.step,
-            "param_groups": [{k: v for k, v in g.items()} for g in optim["param_groups"]],
-            "numpy_rng": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
-            "python_rng": _jsonable(random.getstate()),
-            "best_val": self.best_val,
-            "history": self.history[-200:],
-        }
-        weights, meta = self._state_paths()
-        save_file(tensors, str(weights) + ".part")
-        Path(str(meta) + ".part").write_text(json.dumps(document))
-        os.replace(str(weights) + ".part", weights)
-        os.replace(str(meta) + ".part", meta)
+        if self.is_main:
+            state.save_state(self)
 
     def load_state(self) -> None:
         """Restore model, optimizer, RNG and step from ``out_dir`` (``--resume``)."""
-        from safetensors.torch import load_file
-
-        weights, meta = self._state_paths()
-        if not weights.exists() or not meta.exists():
-            raise ConfigError(f"--resume: no training state in {self.out_dir} (expected {weights.name})")
-        restored = checkpoint.load(self.out_dir / "last", device=self.device)
-        self.model.load_state_dict(restored.state_dict())
-        document = json.loads(meta.read_text())
-        tensors = load_file(str(weights))
-        state: dict[int, dict[str, Any]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, index, name = key.split(".", 2)
-                state.setdefault(int(index), {})[name] = value
-        self.optimizer.load_state_dict({"state": state, "param_groups": document["param_groups"]})
-        torch.set_rng_state(tensors["rng.torch"])
-        if "rng.cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        name, pos, has_gauss, cached = document["numpy_rng"]
-        np.random.set_state((name, tensors["rng.numpy"].numpy().astype(np.uint32), pos, has_gauss, cached))
-        random.setstate(_tuples(document["python_rng"]))
-        self.step = int(document["step"])
-        self.best_val = document.get("best_val")
-        self.history = document.get("history", [])
+        state.load_state(self)
 
     def _metadata(self) -> dict[str, Any]:
         last_val = next((h for h in reversed(self.history) if "val_loss" in h), {})
@@ -313,17 +260,14 @@ class Trainer:
                     self._log(record)
                 if cfg.ckpt_every and self.step % cfg.ckpt_every == 0:
                     self.save_state()
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as exc:
+            interrupted, self.interruption = True, exc
         finally:
             if bar is not None:
                 bar.close()
         if interrupted:
             self.interrupted = True
-            self.save_state()
-            if self.is_main and stop_at is None:
-                print(f"interrupted at step {self.step}; resume with --resume (state in {self.out_dir})",
-                      file=sys.stderr)
+            self.save_state()  # the caller says so (run_recipe: "interrupted at step N ...")
             return self._metadata()
         self.metadata["train_seconds"] = round(time.perf_counter() - started, 1)
         self.save_state()
@@ -361,26 +305,16 @@ class Trainer:
         return float(loss.detach())
 
     def _progress_bar(self):
-        if not (self.config.progress and self.is_main):
+        if not self.is_main:
             return None
-        from tqdm import tqdm
+        from soundart.progress import progress
 
-        return tqdm(total=self.config.steps, initial=self.step, desc="train", unit="step",
-                    file=sys.stderr, dynamic_ncols=True, mininterval=0.5)
+        # a bar with rate and ETA on a terminal, a plain line every 10% in a log, nothing when quiet
+        return progress(total=self.config.steps, initial=self.step, desc="train", unit="step",
+                        quiet=not self.config.progress)
 
     def _log(self, record: dict[str, Any]) -> None:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         with open(self.out_dir / "log.jsonl", "a") as fh:
             fh.write(json.dumps(record) + "\n")
 
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _tuples(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value

@@ -77,7 +77,9 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     if not p.is_file():
         raise BadInputError(f"{p}: no such recipe file")
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a text file; a recipe is YAML") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML ({' '.join(str(exc).split())[:200]})") from None
     if not isinstance(raw, dict):
@@ -87,25 +89,44 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         raise ConfigError(f"{p}: unknown key(s) {', '.join(unknown)} (known: {', '.join(RECIPE_KEYS)})")
     if "task" not in raw:
         raise ConfigError(f"{p}: missing 'task'")
+    if not isinstance(raw["task"], str):
+        raise ConfigError(f"{p.name}: task must be a name, got {raw['task']!r}")
     task = registry.task(raw["task"])
     name = str(raw.get("name") or p.stem)
-    data = config_from_dict(task.data_config_class, raw.get("data") or {}, f"{p.name}: data")
-    model = config_from_dict(task.model_config_class, raw.get("model") or {}, f"{p.name}: model")
-    train_raw = dict(raw.get("train") or {})
-    train_raw.setdefault("out_dir", str(Path("runs") / name))
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            train_raw[key] = value
-    train = config_from_dict(TrainConfig, train_raw, f"{p.name}: train")
+    sections = {key: {} if raw.get(key) is None else raw[key] for key in ("data", "model", "train")}
+    try:  # the errors name the field (train.steps); the file name goes in front
+        data = config_from_dict(task.data_config_class, sections["data"], "data")
+        model = config_from_dict(task.model_config_class, sections["model"], "model")
+        if not isinstance(sections["train"], dict):
+            raise ConfigError(f"train: expected a mapping, got {type(sections['train']).__name__}")
+        train_raw = dict(sections["train"])
+        train_raw.setdefault("out_dir", str(Path("runs") / name))
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                train_raw[key] = value
+        train = config_from_dict(TrainConfig, train_raw, "train")
+    except ConfigError as exc:
+        raise ConfigError(f"{p.name}: {exc}") from None
     return Recipe(task=raw["task"], name=name, data=data, model=model, train=train, path=str(p), raw=raw)
 
 
-def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None) -> Path:
-    """Train a recipe with the shared Trainer; returns the final checkpoint path (``OUT/model``)."""
+def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None, force: bool = False) -> Path:
+    """Train a recipe with the shared Trainer; returns the final checkpoint path (``OUT/model``).
+
+    A run folder that already holds a run needs ``resume=True`` (continue it) or ``force=True`` (start
+    over); anything else is refused before the data is loaded, so no saved work is ever reset.
+    Interrupted (Ctrl-C, SIGTERM), the state is saved and the interruption re-raised with a message
+    saying where to resume from.
+    """
+    import os
+
     from soundart import checkpoint, registry
     from soundart.runtime import seed_everything
     from soundart.train.loop import Trainer
+    from soundart.train.state import check_run_folder
 
+    out = check_run_folder(recipe.train.out_dir, resume=resume, force=force,
+                           is_main=int(os.environ.get("RANK", "0")) == 0)
     task = registry.task(recipe.task)
     seed_everything(recipe.train.seed)  # model initialisation is part of the run
     prepared = task.prepare(recipe.data, recipe.model)
@@ -119,9 +140,10 @@ def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None)
     trainer = Trainer(prepared.model, prepared.train_data, recipe.train, val_data=prepared.val_data,
                       collate_fn=prepared.collate_fn, metadata=metadata)
     meta = trainer.fit(resume=resume, stop_at=stop_at)
-    if trainer.interrupted and stop_at is None:  # Ctrl-C: state saved, no final model yet
-        raise KeyboardInterrupt
-    final = Path(recipe.train.out_dir) / "model"
+    if trainer.interrupted and stop_at is None:  # Ctrl-C / SIGTERM: state saved, no final model yet
+        raise type(trainer.interruption or KeyboardInterrupt())(
+            f"at step {trainer.step}; state saved in {out}: continue with --resume")
+    final = out / "model"
     if task.evaluate is not None and meta.get("steps", 0) >= recipe.train.steps and trainer.is_main:
         model = trainer.model.eval()
         meta["metrics"] = task.evaluate(model, recipe.data, prepared)
