@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from soundart.audio.clip import Clip, check_count, check_outputs, join, plot_logmel, save_all, to_clip
+from soundart.audio.clip import GROUP, Clip, check_count, check_outputs, join, make_all, plot_logmel, to_clip
 from soundart.checks import check_number, check_seed
 from soundart.errors import BadInputError, ConfigError
 
@@ -97,9 +97,18 @@ def synth_vae(*, n: int = 1, pitch: int = 60, family: str | None = None, seconds
     logmels = vae.sample(n, pitch=pitch, family=family, generator=make_generator(seed), temperature=temperature)
     frames = min(cfg.frames, int(seconds * cfg.features.sr / cfg.features.hop_length) + 1)
     logmels = logmels[..., :frames]
-    audio = _vocode(vae, logmels, vocoder, seed)
-    clips = [to_clip(a, cfg.features.sr, m) for a, m in zip(audio, logmels)]
-    save_all(clips, paths, force, progress=progress, desc="synth vae")
+    # the WaveNet vocoder searches its own groups of clips (with its own progress); Griffin-Lim goes a group
+    # at a time, so that files are counted as they are made (group k's phases drawn from seed + k)
+    batch = _vocode(vae, logmels, vocoder, seed) if vocoder == "wavenet" else None
+
+    def make(lo: int, hi: int) -> list[Clip]:
+        if batch is not None:
+            audio = batch[lo:hi]
+        else:
+            audio = _vocode(vae, logmels[lo:hi], vocoder, None if seed is None else seed + lo // GROUP)
+        return [to_clip(a, cfg.features.sr, m) for a, m in zip(audio, logmels[lo:hi])]
+
+    clips = make_all(n, make, paths, force, progress=progress, desc="synth vae")
     plot_logmel(join(clips).logmel, plot, cfg.features, force)
     return clips
 

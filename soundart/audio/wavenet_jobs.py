@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from soundart.audio.clip import Clip, check_count, check_outputs, join, plot_logmel, save_all, to_clip
+from soundart.audio.clip import Clip, check_count, check_outputs, join, make_all, plot_logmel, to_clip
 from soundart.checks import check_number, check_seed
 from soundart.errors import BadInputError, ConfigError, ModelError
 
@@ -92,8 +92,10 @@ def synth_wavenet(*, n: int = 1, family: str = "keyboard", pitch: int = 60, seco
                  pitch=pitch if cfg.pitch_conditioning else None, seed=seed, temperature=temperature,
                  progress=progress)
     elapsed = time.perf_counter() - t0
-    clips = [to_clip(c, cfg.sample_rate, info={"elapsed": elapsed}) for c in wn.decode(q)]
-    save_all(clips, paths, force, progress=progress, desc="synth wavenet")
+    audio = wn.decode(q)
+    # the n clips were generated together (the progress above counted samples): here they are only written
+    clips = make_all(n, lambda lo, hi: [to_clip(a, cfg.sample_rate, info={"elapsed": elapsed}) for a in audio[lo:hi]],
+                     paths, force, group=n)
     if plot is not None:
         import torch
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from soundart.audio.clip import Clip, check_count, check_outputs, save_all, to_clip
+from soundart.audio.clip import GROUP, Clip, check_count, check_outputs, make_all, to_clip
 from soundart.checks import check_seed
 from soundart.errors import ConfigError
 
@@ -33,7 +33,7 @@ def synth_gan(*, n: int = 1, family: str | None = None, model: str = "specgan", 
 
     Returns
     -------
-    list of ``n`` :class:`Clip` (1 s at 16 kHz for the shipped model), ``.logmel`` in dB.
+    list of ``n`` :class:`Clip` (2.03 s at 16 kHz for the shipped model), ``.logmel`` in dB.
 
     Example
     -------
@@ -57,9 +57,12 @@ def synth_gan(*, n: int = 1, family: str | None = None, model: str = "specgan", 
     dev = resolve_device(device)
     gan = load_model(model, device=dev, expect_kind="specgan").eval()
     logmels = gan.sample(n, family=family, generator=make_generator(seed, dev))
-    audio = gan.to_audio(logmels, generator=torch.Generator().manual_seed(seed))  # (n, samples)
-    clips = [to_clip(a, gan.config.features.sr, m) for a, m in zip(audio, logmels)]
-    save_all(clips, paths, force, progress=progress, desc="synth gan")
+
+    def make(lo: int, hi: int) -> list[Clip]:  # a group at a time, so that files are counted as they are made
+        audio = gan.to_audio(logmels[lo:hi], generator=torch.Generator().manual_seed(seed + lo // GROUP))
+        return [to_clip(a, gan.config.features.sr, m) for a, m in zip(audio, logmels[lo:hi])]
+
+    clips = make_all(n, make, paths, force, progress=progress, desc="synth gan")
     if plot is not None:
         from soundart.plot import plot_images
 
