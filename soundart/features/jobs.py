@@ -48,6 +48,15 @@ class Feature:
         return path
 
 
+def check_framing(sr: int, n_fft: int, hop_length: int) -> None:
+    """Sample rate, FFT size and hop: whole numbers in their ranges (the error names the argument)."""
+    check_sr(sr)
+    check_number("n_fft", n_fft, *N_FFT_RANGE, integer=True)
+    check_number("hop_length", hop_length, 0, lo_open=True, integer=True)
+    if hop_length > n_fft:  # frames would skip samples; named with n_fft, which may be the one to change
+        raise ConfigError(f"hop_length must be <= n_fft={n_fft}, got {hop_length}")
+
+
 def front_end(*, kind: str, sr: int, n_fft: int, hop_length: int, n_mels: int, n_mfcc: int = 20) -> Any:
     """The FeatureConfig for these numbers, each checked: the error names the argument."""
     import warnings
@@ -55,9 +64,7 @@ def front_end(*, kind: str, sr: int, n_fft: int, hop_length: int, n_mels: int, n
     from soundart.features import FeatureConfig
     from soundart.features.functional import mel_filterbank
 
-    check_sr(sr)
-    check_number("n_fft", n_fft, *N_FFT_RANGE, integer=True)
-    check_number("hop_length", hop_length, 0, n_fft, lo_open=True, integer=True)
+    check_framing(sr, n_fft, hop_length)
     check_number("n_mels", n_mels, 0, MAX_MELS, lo_open=True, integer=True)
     check_number("n_mfcc", n_mfcc, 0, lo_open=True, integer=True)
     if kind == "mfcc" and n_mfcc > n_mels:
@@ -69,7 +76,7 @@ def front_end(*, kind: str, sr: int, n_fft: int, hop_length: int, n_mels: int, n
             empty = int((mel_filterbank(cfg).sum(dim=1) == 0).sum())
         if empty:
             raise ConfigError(f"n_mels={n_mels} is too many for n_fft={n_fft} at {sr} Hz: {empty} mel band(s) "
-                              "get no FFT bin; lower n_mels or raise n_fft")
+                              "get no FFT bin; use fewer bands or a larger FFT")
     return cfg
 
 
@@ -194,6 +201,7 @@ def invert(array: str | os.PathLike | np.ndarray, *, kind: str = "logmel", sr: i
     from soundart.runtime import make_generator
 
     _check_kind(kind, INVERTIBLE)
+    check_framing(sr, n_fft, hop_length)
     check_number("iterations", iterations, 0, MAX_ITERATIONS, lo_open=True, integer=True)
     check_seed(seed)
     check_outputs(out, None, force)

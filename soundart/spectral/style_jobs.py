@@ -93,7 +93,7 @@ def style(content: str | os.PathLike, style: str | os.PathLike, *, style_weight:
     check_sr(sr)
     check_seed(seed)
     if style_weight + content_weight == 0:
-        raise ConfigError("style_weight and content_weight cannot both be 0")
+        raise ConfigError("style_weight=0 and content_weight=0: nothing to optimise; make one of them > 0")
     check_outputs(out, plot, force)
     seed = 0 if seed is None else seed
     seed_everything(seed)
