@@ -11,17 +11,10 @@ import soundfile as sf
 
 import soundart
 from soundart.errors import ConfigError, OutputExistsError
+from tests.spectral.conftest import one_thread  # noqa: F401  (a fixture)
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small models: one thread avoids OpenMP spin-waiting on the shared 2-core CPU."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+# small models: one thread avoids OpenMP spin-waiting on the shared 2-core CPU
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _note(path, sr=16000, freq=220.0, seconds=1.0):
