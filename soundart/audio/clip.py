@@ -20,7 +20,9 @@ from soundart.checks import check_number
 from soundart.errors import ConfigError
 
 GAP_SECONDS = 0.25  # silence between clips joined into one file (morph)
-PLOT_SUFFIXES = (".png", ".pdf", ".svg")
+# soundart.plot writes PNG whatever the name: refuse other suffixes rather than put PNG bytes in a .pdf/.svg
+# (add them here once it picks the format from the suffix)
+PLOT_SUFFIXES = (".png",)
 MAX_CLIPS = 100  # -n: files per call; a batch of 100 two-second notes is ~1 GB of WaveNet uniforms
 # Griffin-Lim runs clips in batches: one clip at a time took ~10x as long per clip on the 2-core CPU,
 # while groups of this many still let progress count files as they are written
@@ -97,7 +99,7 @@ def check_plot(plot: str | os.PathLike | None, force: bool) -> Path | None:
         return None
     plot = Path(plot)
     if plot.suffix.lower() not in PLOT_SUFFIXES:
-        raise ConfigError(f"plot: {plot}: a picture needs a {', '.join(PLOT_SUFFIXES)} suffix")
+        raise ConfigError(f"plot: {plot}: a picture needs a {' or '.join(PLOT_SUFFIXES)} suffix")
     return check_output_path(plot, force)
 
 

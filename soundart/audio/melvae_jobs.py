@@ -64,7 +64,7 @@ def synth_vae(*, n: int = 1, pitch: int = 60, family: str | None = None, seconds
     vocoder : "griffinlim" or "wavenet" (how log-mels become audio).
     seed : 0 .. 2**32-1, for a repeatable result.
     device : "auto", "cpu" or "cuda".
-    out, plot, force : write the clips (audio file) and their log-mels (.png/.pdf/.svg); overwrite only
+    out, plot, force : write the clips (audio file) and their log-mels (.png); overwrite only
         with ``force``.
     progress : report progress on stderr.
 

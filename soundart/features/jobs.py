@@ -102,7 +102,7 @@ def features(audio: str | os.PathLike, *, kind: str = "logmel", sr: int = 22050,
     n_mels : mel bands, 1-1024 (each must get at least one FFT bin).
     n_mfcc : MFCCs kept, 1 .. n_mels (``kind="mfcc"`` only).
     device : "auto", "cpu" or "cuda".
-    out, plot, force : write the array (.npy) and a picture of it (.png/.pdf/.svg).
+    out, plot, force : write the array (.npy) and a picture of it (.png).
 
     Returns
     -------
