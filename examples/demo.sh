@@ -22,12 +22,13 @@ step $S sketch -o "$OUT/head.mid" --style jazz --chords "Dm7 G7 Cmaj7 A7" --prog
 step $S synth vae -n 2 --family strings --pitch 55 --seed 1 -o "$OUT/strings.wav" --plot "$OUT/strings.png" --force
 step $S synth wavenet --family flute --pitch 67 --seconds 1 --seed 1 -o "$OUT/flute.wav" --force
 step $S synth gan -n 2 --family brass --seed 1 -o "$OUT/brass.wav" --force
-step $S vocode "$OUT/strings.wav" -o "$OUT/strings-wavenet.wav" --seed 0 --force
-step $S style "$OUT/idea.wav" "$OUT/strings.wav" -o "$OUT/idea-as-strings.wav" --seconds 4 --iterations 100 \
+# -n 2 wrote strings-1.wav and strings-2.wav (brass-1.wav, brass-2.wav)
+step $S vocode "$OUT/strings-1.wav" -o "$OUT/strings-wavenet.wav" --seed 0 --force
+step $S style "$OUT/idea.wav" "$OUT/strings-1.wav" -o "$OUT/idea-as-strings.wav" --seconds 4 --iterations 100 \
     --seed 0 --plot "$OUT/idea-as-strings.png" --force
 
 # the librarian: genre, mood and descriptors of recordings, as a table and as CSV
-step $S analyze examples/data/clip.ogg "$OUT/idea.wav" "$OUT/strings.wav"
+step $S analyze examples/data/clip.ogg "$OUT/idea.wav" "$OUT/strings-1.wav"
 step $S analyze "$OUT" --format csv -o "$OUT/analysis.csv" --force
 
 step $S models

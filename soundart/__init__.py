@@ -8,6 +8,8 @@ The public API, imported lazily so that ``import soundart`` stays light::
     model = soundart.load_model("NAME")          # a shipped model, or a checkpoint path
     sketches = soundart.sketch(style="pop", chords="Am F C G", bars=8, seed=1)
     sketches[0].save("idea.mid")
+    clips = soundart.synth("vae", n=3, pitch=55, family="strings", seed=1)   # list of Clip
+    clips[0].save("pad.wav")
 """
 
 from __future__ import annotations
@@ -20,6 +22,15 @@ __version__ = "0.1.0"
 # public name -> "module:attribute"
 _API: dict[str, str] = {
     "sketch": "soundart.music.sketch:sketch",
+    "synth": "soundart.audio.synth:synth",
+    "morph": "soundart.audio.melvae_jobs:morph",
+    "reconstruct": "soundart.audio.melvae_jobs:reconstruct",
+    "vocode": "soundart.audio.wavenet_jobs:vocode",
+    "style": "soundart.spectral.style_jobs:style",
+    # the subpackage itself: calling it runs soundart.features.jobs.features (see features/__init__.py)
+    "features": "soundart.features",
+    "invert": "soundart.features.jobs:invert",
+    "Clip": "soundart.audio.clip:Clip",
     "load_model": "soundart.models:load_model",
     "save": "soundart.checkpoint:save",
     "load": "soundart.checkpoint:load",
@@ -45,6 +56,8 @@ def __getattr__(name: str) -> Any:
     if name not in _API:
         raise AttributeError(f"module 'soundart' has no attribute {name!r}")
     module, _, attr = _API[name].partition(":")
-    value = getattr(importlib.import_module(module), attr)
+    value = importlib.import_module(module)
+    if attr:
+        value = getattr(value, attr)
     globals()[name] = value
     return value

@@ -358,9 +358,9 @@ def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature,
             local = local.view(B, L, C2, n_samples)
         steps = range(n_samples)
         if progress:
-            from tqdm import tqdm
+            from soundart.progress import progress as progress_bar
 
-            steps = tqdm(steps, desc="wavenet naive", unit="sample", leave=False)
+            steps = progress_bar(steps, desc="wavenet naive", unit="sample", leave=False)
         for t in steps:
             start = max(0, t - rf + 1)
             if order:
@@ -531,9 +531,9 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         chunk = cfg.features.hop_length
     bar = None
     if progress:
-        from tqdm import tqdm
+        from soundart.progress import progress as progress_bar
 
-        bar = tqdm(total=n_samples, desc="wavenet", unit="sample", unit_scale=True, leave=False)
+        bar = progress_bar(total=n_samples, desc="wavenet", unit="sample", unit_scale=True, leave=False)
     for start in range(0, n_samples, chunk):
         stop = min(n_samples, start + chunk)
         run(start, stop)

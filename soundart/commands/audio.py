@@ -1,4 +1,8 @@
-"""``soundart render`` and ``soundart synth vae|morph|reconstruct``: audio clips from the shell."""
+"""``soundart render`` and ``soundart synth vae|morph|reconstruct``: audio clips from the shell.
+
+The VAE commands parse options, call the jobs in :mod:`soundart.audio.melvae_jobs` and print what
+they made; the helpers at the bottom are shared by every audio command.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,7 @@ from pathlib import Path
 
 import click
 
-from soundart.commands.common import device_option, force_option, positive, seed_option
-
-GAP_SECONDS = 0.25  # silence between clips written into one file
+from soundart.commands.common import device_option, flags_in_errors, force_option, positive, seed_option
 
 model_option = click.option("--model", default="melvae", show_default=True,
                             help="A shipped model name or a checkpoint path.")
@@ -39,32 +41,6 @@ def _plot(logmels, plot: Path | None, cfg, force: bool) -> None:
     image = np.concatenate([m.cpu().numpy() for m in logmels], axis=-1)
     plot_spectrogram(image, plot, sr=cfg.sr, hop_length=cfg.hop_length, ylabel="mel band",
                      colorbar_label="dB", force=force)
-
-
-def _join(clips, sr: int):
-    import torch
-
-    gap = torch.zeros(int(GAP_SECONDS * sr))
-    parts = []
-    for i, c in enumerate(clips):
-        if i:
-            parts.append(gap)
-        parts.append(c)
-    return torch.cat(parts)
-
-
-def _load_vae(model: str, device: str):
-    from soundart.models import load_model
-    from soundart.runtime import resolve_device
-
-    dev = resolve_device(device)
-    return load_model(model, device=dev, expect_kind="melvae").eval(), dev
-
-
-def _vocode(vae, logmels, vocoder: str, device, seed: int | None):
-    from soundart.audio.vocoder import vocode
-
-    return vocode(logmels, vae.config.features, method=vocoder, device=str(device), seed=seed)
 
 
 @click.command()
@@ -105,13 +81,14 @@ def render(midi: Path, out: Path, soundfont: Path | None, backend: str, sr: int,
 
 
 @click.command()
-@out_option
-@click.option("-n", "n", type=int, default=1, show_default=True, help="How many clips (written one after another).")
+@click.option("-o", "--out", "out", type=click.Path(path_type=Path), required=True,
+              help="Output audio file (.wav, .flac, .ogg); with -n N: NAME-1.wav ... NAME-N.wav.")
+@click.option("-n", "n", type=int, default=1, show_default=True, help="How many clips (one file each), 1-100.")
 @click.option("--pitch", type=int, default=60, show_default=True, help="MIDI pitch of the note.")
 @click.option("--family", default=None, help="Instrument family (see `soundart synth vae --list-families`).")
 @click.option("--seconds", type=float, default=None, help="Length of each clip (default: the model's, 2 s).")
 @click.option("--temperature", type=float, default=None,
-              help="Scale of the prior noise (default: the model's, see `--list-families`); "
+              help="Scale of the prior noise, 0-10 (default: the model's, see `--list-families`); "
                    "lower gives more typical notes of the family, 0 the prior's mean.")
 @click.option("--list-families", is_flag=True, help="Print the model's families and pitch range, then exit.")
 @model_option
@@ -123,71 +100,28 @@ def render(midi: Path, out: Path, soundfont: Path | None, backend: str, sr: int,
 def vae(out: Path, n: int, pitch: int, family: str | None, seconds: float | None, temperature: float | None,
         list_families: bool, model: str, vocoder: str, plot: Path | None, seed: int | None, device: str,
         force: bool) -> None:
-    """Sample new notes from the mel VAE (pitch- and family-conditioned) into one audio file.
+    """Sample new notes from the mel VAE (pitch- and family-conditioned), one audio file each.
 
     Example: soundart synth vae -n 4 --family strings --pitch 55 --seed 1 -o pad.wav
     """
-    from soundart.errors import ConfigError
-    from soundart.io import save_audio
-    from soundart.runtime import make_generator, seed_everything
+    from soundart.audio.melvae_jobs import describe, load_vae, synth_vae
 
-    vae_model, dev = _load_vae(model, device)
-    cfg = vae_model.config
     if list_families:
-        click.echo(f"families: {', '.join(cfg.families) or '(unconditioned)'}; "
-                   f"pitches {cfg.pitch_min}-{cfg.pitch_max}; clip {cfg.seconds:.2f} s at {cfg.features.sr} Hz; "
-                   f"temperature {cfg.temperature:g}")
+        click.echo(describe(load_vae(model, device)))
         return
-    positive("-n", n)
-    positive("--seconds", seconds)
-    seconds = cfg.seconds if seconds is None else seconds
-    positive("--temperature", temperature, allow_zero=True)  # 0: the prior mean, one note per label
-    if seconds > cfg.seconds + 1e-6:
-        raise ConfigError(f"--seconds {seconds} is longer than the model's clip ({cfg.seconds:.2f} s)")
-    _check_outputs(out, plot, force)
-    seed_everything(seed)
-    logmels = vae_model.sample(n, pitch=pitch, family=family, generator=make_generator(seed),
-                               temperature=temperature)
-    frames = min(cfg.frames, int(seconds * cfg.features.sr / cfg.features.hop_length) + 1)
-    logmels = logmels[..., :frames]
-    audio = _vocode(vae_model, logmels, vocoder, dev, seed)
-    save_audio(out, _join(list(audio), cfg.features.sr), cfg.features.sr, force=force)
-    _plot(list(logmels), plot, cfg.features, force)
+    with flags_in_errors(flags("n", "pitch", "family", "seconds", "temperature", "plot", "seed", "model")):
+        clips = synth_vae(n=n, pitch=pitch, family=family, seconds=seconds, temperature=temperature, model=model,
+                          vocoder=vocoder, seed=seed, device=device, out=out, plot=plot, force=force, progress=True)
     what = f"pitch {pitch}" + (f", family {family}" if family else "")
-    click.echo(f"wrote {out}: {n} clip(s) of {audio.shape[-1] / cfg.features.sr:.2f} s ({what}; {vocoder})")
-
-
-def _encode_file(vae_model, path: Path, dev):
-    """Audio file -> (patches (P, n_mels, frames), n_samples at the model rate), saying if resampled."""
-    import soundfile
-
-    from soundart.io import load_audio
-
-    target = vae_model.config.features.sr
-    audio, _ = load_audio(path)
-    try:
-        file_sr = soundfile.info(str(path)).samplerate
-    except Exception:  # load_audio already validated it; keep going with the target rate
-        file_sr = target
-    if file_sr != target:
-        from soundart.io import resample
-
-        audio = resample(audio, file_sr, target)
-        click.echo(f"note: {path} resampled from {file_sr} Hz to the model's {target} Hz", err=True)
-    from soundart.errors import BadInputError
-
-    try:
-        x = vae_model.patches(audio[0])
-    except BadInputError:
-        raise BadInputError(f"{path}: input audio is silent, nothing to encode") from None
-    return x.to(dev), audio.shape[-1]
+    for clip in clips:
+        click.echo(f"wrote {clip.path}: {clip.seconds:.2f} s ({what}; {vocoder})")
 
 
 @click.command()
 @click.argument("a", type=click.Path(path_type=Path))
 @click.argument("b", type=click.Path(path_type=Path))
 @out_option
-@click.option("--steps", type=int, default=5, show_default=True, help="Clips from A to B (A and B included).")
+@click.option("--steps", type=int, default=5, show_default=True, help="Clips from A to B (A and B included), 2-100.")
 @model_option
 @vocoder_option
 @plot_option
@@ -201,26 +135,13 @@ def morph(a: Path, b: Path, out: Path, steps: int, model: str, vocoder: str, plo
     Each input's first clip (the model's clip length) is encoded; the clips
     are written one after another. Example: soundart synth morph a.wav b.wav --steps 6 -o ab.wav
     """
-    import torch
+    from soundart.audio.melvae_jobs import morph as run_morph
 
-    from soundart.errors import ConfigError
-    from soundart.io import save_audio
-
-    if steps < 2:
-        raise ConfigError(f"--steps must be >= 2 (A and B), got {steps}")
-    vae_model, dev = _load_vae(model, device)
-    _check_outputs(out, plot, force)
-    xa, _ = _encode_file(vae_model, a, dev)
-    xb, _ = _encode_file(vae_model, b, dev)
-    with torch.no_grad():
-        za, _ = vae_model.encode(xa[:1])
-        zb, _ = vae_model.encode(xb[:1])
-    logmels = vae_model.interpolate(za[0], zb[0], steps)
-    audio = _vocode(vae_model, logmels, vocoder, dev, seed)
-    sr = vae_model.config.features.sr
-    save_audio(out, _join(list(audio), sr), sr, force=force)
-    _plot(list(logmels), plot, vae_model.config.features, force)
-    click.echo(f"wrote {out}: {steps} clips of {audio.shape[-1] / sr:.2f} s from {a.name} to {b.name} ({vocoder})")
+    with flags_in_errors(flags("steps", "plot", "seed", "model")):
+        clips = run_morph(a, b, steps=steps, model=model, vocoder=vocoder, seed=seed, device=device, out=out,
+                          plot=plot, force=force)
+    echo_notes(clips[0])
+    click.echo(f"wrote {out}: {steps} clips of {clips[0].seconds:.2f} s from {a.name} to {b.name} ({vocoder})")
 
 
 @click.command()
@@ -236,27 +157,28 @@ def morph(a: Path, b: Path, out: Path, steps: int, model: str, vocoder: str, plo
 @force_option
 def reconstruct(audio_in: Path, out: Path, pitch: int | None, family: str | None, model: str, vocoder: str,
                 plot: Path | None, seed: int | None, device: str, force: bool) -> None:
-    """Pass IN through the VAE (encode, decode) and write what the model hears.
+    """Pass IN (at most 600 s) through the VAE (encode, decode) and write what the model hears.
 
     Example: soundart synth reconstruct note.wav -o note-vae.wav
     """
-    import torch
+    from soundart.audio.melvae_jobs import reconstruct as run_reconstruct
 
-    from soundart.io import save_audio
+    with flags_in_errors(flags("pitch", "family", "plot", "seed", "model")):
+        clip = run_reconstruct(audio_in, pitch=pitch, family=family, model=model, vocoder=vocoder, seed=seed,
+                               device=device, out=out, plot=plot, force=force)
+    echo_notes(clip)
+    click.echo(f"wrote {out} ({clip.seconds:.2f} s; log-mel L1 {clip.info['logmel_l1_db']:.2f} dB; {vocoder})")
 
-    vae_model, dev = _load_vae(model, device)
-    _check_outputs(out, plot, force)
-    x, n_samples = _encode_file(vae_model, audio_in, dev)
-    p, f = (None, None)
-    if pitch is not None or family is not None:
-        p, f = vae_model._label_tensors(len(x), pitch, family, dev)
-    with torch.no_grad():
-        x_hat, _, _ = vae_model(x, p, f)
-    cfg = vae_model.config
-    logmel = vae_model.denormalize(x_hat)  # (P, n_mels, frames)
-    whole = logmel.permute(1, 0, 2).reshape(cfg.features.n_mels, -1)[None]
-    audio = _vocode(vae_model, whole, vocoder, dev, seed)[0][:n_samples]
-    x_err = float((x_hat - x).abs().mean()) * cfg.db_scale
-    save_audio(out, audio, cfg.features.sr, force=force)
-    _plot([whole[0]], plot, cfg.features, force)
-    click.echo(f"wrote {out} ({len(audio) / cfg.features.sr:.2f} s; log-mel L1 {x_err:.2f} dB; {vocoder})")
+
+# ---- shared by the audio commands (synth, vocode, style, features, invert) ------------------------
+
+
+def flags(*names: str) -> dict[str, str]:
+    """Argument names -> the flags that set them (``n`` -> ``-n``, ``hop_length`` -> ``--hop-length``)."""
+    return {name: "-n" if name == "n" else "--" + name.replace("_", "-") for name in names}
+
+
+def echo_notes(clip) -> None:
+    """What a job had to say about its clip (an input resampled ...), one ``note:`` line each on stderr."""
+    for note in clip.notes:
+        click.echo(f"note: {note}", err=True)

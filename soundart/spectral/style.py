@@ -212,13 +212,13 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *, cfg: FeatureCo
         model named by ``classifier``).
     griffin_lim_iters : phase-recovery iterations.
     seed : seeds the random network, the noise init and Griffin-Lim's initial phase.
-    progress : tqdm bar on stderr.
+    progress : report progress on stderr (a bar on a terminal, plain lines in a log).
 
     Returns
     -------
     StyleResult with the audio (content length) and distances.
     """
-    from tqdm.auto import tqdm
+    from soundart.progress import progress as progress_bar
 
     if iterations < 1:
         raise ConfigError(f"--iterations must be >= 1, got {iterations}")
@@ -270,7 +270,7 @@ def style_transfer(content: torch.Tensor, style: torch.Tensor, *, cfg: FeatureCo
         return style_weight * loss_style + content_weight * loss_content
 
     losses: list[float] = []
-    bar = tqdm(total=iterations, desc="style transfer", unit="it", disable=not progress, leave=False)
+    bar = progress_bar(total=iterations, desc="style transfer", unit="it", quiet=not progress, leave=False)
     if optimizer == "lbfgs":
         opt = torch.optim.LBFGS([X], lr=1.0, max_iter=iterations, max_eval=iterations, history_size=20,
                                 tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")

@@ -271,12 +271,14 @@ def test_cli_synth_wavenet_writes_clips(checkpoints, tmp_path):
     result = CliRunner().invoke(cli, ["synth", "wavenet", "--model", str(gen), "--family", "strings", "--pitch", "55",
                                       "--seconds", "0.1", "-n", "2", "--seed", "1", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    audio, sr = sf.read(out)
-    assert sr == 16000 and len(audio) == 2 * 1600 + 4000, (sr, len(audio))
+    assert not out.exists()  # -n 2: note-1.wav and note-2.wav
+    clips = [sf.read(tmp_path / f"note-{i}.wav") for i in (1, 2)]
+    assert [(sr, len(audio)) for audio, sr in clips] == [(16000, 1600)] * 2
     again = tmp_path / "again.wav"
     CliRunner().invoke(cli, ["synth", "wavenet", "--model", str(gen), "--family", "strings", "--pitch", "55",
                              "--seconds", "0.1", "-n", "2", "--seed", "1", "-o", str(again)])
-    assert np.array_equal(sf.read(again)[0], audio)
+    for i, (audio, _) in enumerate(clips, 1):
+        assert np.array_equal(sf.read(tmp_path / f"again-{i}.wav")[0], audio)
 
 
 @pytest.mark.parametrize("args, message", [
