@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
+from soundart.checks import check_number
 from soundart.commands.common import flags_in_errors, force_option, format_rows, seed_option
-from soundart.music.sketch import KEY_STRENGTH, MAX_BARS, MAX_SKETCHES, check_number
+from soundart.music.sketch import KEY_STRENGTH, MAX_BARS, MAX_SKETCHES
 
 SKETCH_DEFAULT_MODEL = "transformer"
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from soundart.checks import check_number, check_seed
 from soundart.errors import BadInputError, ConfigError
 from soundart.music.tokens import Codec, Piece
 
@@ -82,15 +83,6 @@ def model_styles(document: Mapping[str, Any], codec: Codec) -> dict[str, StyleIn
             for s in (names or codec.config.styles)}
 
 
-def check_number(name: str, value: float | int | None, lo: float, hi: float) -> None:
-    """A ConfigError naming the argument when ``value`` is not a finite number in [lo, hi]."""
-    if value is None:
-        return
-    if not np.isfinite(value) or not lo <= value <= hi:
-        bounds = "..".join(str(int(b)) if float(b).is_integer() else f"{b:g}" for b in (lo, hi))
-        raise ConfigError(f"{name} must be in {bounds}, got {value}")
-
-
 def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = None,
            chords: str | Sequence[str] | None = None, key: str | None = None, tempo: float | None = None,
            meter: str | None = None, bars: int | None = None, programs: Mapping[str, int] | None = None,
@@ -147,12 +139,12 @@ def sketch(*, style: str | None = None, tracks: Sequence[str] | str | None = Non
     if (add is not None or regenerate is not None) and primer is None:
         raise ConfigError("add and regenerate work on a song of yours: give it as primer=FILE")
     check_number("temperature", temperature, 1e-3, 100)
-    check_number("top_k", top_k, 1, 1e9)
+    check_number("top_k", top_k, 1, 1e9, integer=True)
     if top_p is not None and not (np.isfinite(top_p) and 0 < top_p <= 1):
         raise ConfigError(f"top_p must be in (0, 1], got {top_p}")
     check_number("key_strength", key_strength, 0, 100)
     check_number("tempo", tempo, 20, 400)
-    check_number("seed", seed, 0, 2**32 - 1)
+    check_seed(seed)
     from soundart.music.sample import load_stepper, read_codec_config
     from soundart.music.tokens import parse_key
 
