@@ -292,6 +292,8 @@ def main() -> None:
             print(f"| {label} | {wall_s:.2f} s |")
         for model in models:
             t = time.perf_counter()
+            tmp = Path(tmp_name) / model
+            tmp.mkdir()
             cont = continue_rows(songs16, model, tmp, args.seed)
             add = add_rows(songs16, model, tmp, args.seed)
             regen = regenerate_rows(songs16, model, tmp, args.seed)

@@ -54,6 +54,10 @@ BASS_RANGE = (36, 47)
 DERIVED_VELOCITY = 80
 GROOVE_MIN_FILES = 10  # a Groove style is kept when the csv holds at least this many files of it
 _CACHE_VERSION = 1
+# the parts a pitched style's data derives from its chord labels: style -> (the derived chords' floor
+# pitch, None = chords played in the source; whether the bass is derived)
+DERIVED_PARTS: dict[str, tuple[int | None, bool]] = {"pop": (None, True), "jazz": (52, True), "folk": (48, True),
+                                                     "fiddle": (48, True)}
 SKIPPED: dict[str, Counter] = {}  # style -> why sources were skipped, from the last uncached load
 
 # meter -> onsets (in quarter notes from the bar line) of the beats a derived chord is struck on:

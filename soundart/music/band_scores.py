@@ -14,6 +14,7 @@ from soundart.errors import ConfigError
 from soundart.music.band_data import (
     BASS,
     CHORDS,
+    DERIVED_PARTS,
     MELODY,
     SKIPPED,
     SPQ,
@@ -129,7 +130,7 @@ def _openewld_piece(path: Path) -> Piece | str:
     end = max(n.start + n.duration for n in melody)
     end = max(end, -(-end // bar) * bar)  # the last chord lasts to the end of the last bar
     segments = [(s, nxt, c) for (s, c), (nxt, _) in zip(symbols, symbols[1:] + [(end, None)]) if nxt > s]
-    derived = realize_chords(segments, meter, chord_low=52)
+    derived = realize_chords(segments, meter, chord_low=DERIVED_PARTS["jazz"][0])
     key = estimate_key([n.pitch for n in melody], [n.duration for n in melody])
     return _finish(melody + derived, meter, tempo, key, "jazz", segments)
 
@@ -207,7 +208,7 @@ def _tune_piece(score: Any, meter: str, tempo: float, style: str) -> Piece | Non
         chord = estimate_chord(_pc_weights(melody, lo, lo + bar, onset_bonus=float(SPQ)))
         start = lo if b > 0 else min(n.start for n in melody)  # a pickup's chord starts with its first note
         segments.append((start, lo + bar, chord))
-    derived = realize_chords(segments, meter, chord_low=48)
+    derived = realize_chords(segments, meter, chord_low=DERIVED_PARTS[style][0])
     key = estimate_key([n.pitch for n in melody], [n.duration for n in melody])
     return _finish(melody + derived, meter, tempo, key, style, segments)
 

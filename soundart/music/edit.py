@@ -29,6 +29,7 @@ from soundart.music.passes import (
     Sampling,
     add_to_track,
     bar_chords,
+    derived_notes,
     edit_result,
     new_notes,
     part_list,
@@ -132,11 +133,12 @@ def _add(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: Song, a
     plans = []
     if pitched_new:
         free = frozenset(parts.index(p) for p in pitched_new)
-        piece = song.piece(melodic, [x for x in song.notes if x.program != codec.drum_program])
+        derived = derived_notes(codec, song, melodic, skip=pitched_new)
+        piece = song.piece(melodic, [x for x in song.notes if x.program != codec.drum_program] + derived)
         known = known_bars(codec, piece, 0, song.n_bars, [free] * song.n_bars)
-        plans.append(Plan(melodic, prompt_tokens(codec, song, melodic, 0, False), 0, song.n_bars,
-                          sorted(free | {parts.index(p) for p in pitched_have}), bar_chords(song, 0, song.n_bars),
-                          known, needed=free))
+        plays = free | {parts.index(p) for p in pitched_have} | {x.program for x in derived}
+        plans.append(Plan(melodic, prompt_tokens(codec, song, melodic, 0, False, derived), 0, song.n_bars,
+                          sorted(plays), bar_chords(song, 0, song.n_bars), known, needed=free))
     if groove:
         plans.append(Plan(groove, prompt_tokens(codec, song, groove, 0, True), 0, song.n_bars, [codec.drum_program],
                           [None] * song.n_bars, [None] * song.n_bars, drums=True,
@@ -183,7 +185,11 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
             continue
         free = frozenset(parts.index(p) for p in row_parts)
         row_style = groove if drum_row else melodic
-        notes = [x for x in song.notes if (x.program == codec.drum_program) == drum_row
+        new_chords = not drum_row and all_pitched and given_chords is None  # the span's chords are new too
+        derived = [] if drum_row else derived_notes(codec, song, melodic)
+        if new_chords:  # derived parts follow the new chords: free in the span (and dropped)
+            free = free | {x.program for x in derived}
+        notes = [x for x in song.notes + derived if (x.program == codec.drum_program) == drum_row
                  and not (x.program in free and _in_spans(x.start // song.bar_steps, spans))]
         piece = song.piece(row_style, notes)
         known = known_bars(codec, piece, first, last - first, [free if s else frozenset() for s in in_span],
@@ -192,11 +198,11 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
             chords = [None] * (last - first)
         else:
             chords = bar_chords(song, first, last - first)
-            if all_pitched and given_chords is None:  # every pitched part is new: the span's chords are too
+            if new_chords:
                 chords = ["free" if s else c for s, c in zip(in_span, chords)]
-        have = {parts.index(p) for p in song.parts if (p == "drums") == drum_row}
-        plans.append(Plan(row_style, prompt_tokens(codec, song, row_style, first, drum_row), first, last - first,
-                          sorted(have), chords, known, drums=drum_row))
+        have = {parts.index(p) for p in song.parts if (p == "drums") == drum_row} | {x.program for x in derived}
+        plans.append(Plan(row_style, prompt_tokens(codec, song, row_style, first, drum_row, derived), first,
+                          last - first, sorted(have), chords, known, drums=drum_row))
     drafts = SEAM_DRAFTS if last > spans[-1][1] or len(spans) > 1 else 1
     run_plans(step_model, codec, plans, n * drafts, sampling, rng, progress)
     out = []
@@ -257,8 +263,10 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
     plans = []
     if pitched:
         asked = [parts.index(p) for p in pitched]
-        plans.append(Plan(melodic, prompt_tokens(codec, song, melodic, start, False), start, bars, asked, chords,
-                          [None] * bars, needed=frozenset(asked)))
+        derived = derived_notes(codec, song, melodic)  # heard in the prompt, played on, then dropped
+        plays = sorted(set(asked) | {x.program for x in derived})
+        plans.append(Plan(melodic, prompt_tokens(codec, song, melodic, start, False, derived), start, bars, plays,
+                          chords, [None] * bars, needed=frozenset(asked)))
     if groove:
         plans.append(Plan(groove, prompt_tokens(codec, song, groove, start, True), start, bars, [codec.drum_program],
                           [None] * bars, [None] * bars, drums=True, needed=frozenset({codec.drum_program})))
@@ -272,7 +280,7 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
         chord_names = ["N"] * bars
         for plan in plans:
             piece, _ = plan.results[i]
-            new += new_notes(codec, plan, piece, set(plan.parts))
+            new += new_notes(codec, plan, piece, {parts.index(p) for p in want})
             if not plan.drums:
                 prompt_bars = max(0, plan.prompt.count(codec.bar) - 1)
                 got = piece.chords[prompt_bars:prompt_bars + bars]

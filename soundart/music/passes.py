@@ -107,12 +107,38 @@ def bar_chords(song: Song, first: int, n: int) -> list[Any]:
     return [chord_from_token(song.chords[b]) if b < song.n_bars else "free" for b in range(first, first + n)]
 
 
-def prompt_tokens(codec: Codec, song: Song, style: str, first_bar: int, drum_row: bool) -> list[int]:
-    """Header + the song's bars before ``first_bar`` (at most CONTEXT_BARS) of the row's kind + BAR."""
+def derived_notes(codec: Codec, song: Song, style: str | None, skip: Sequence[str] = ()) -> list[Note]:
+    """Parts the style's data derives from chord labels (``band_data.DERIVED_PARTS``: pop's bass, the
+    folk and jazz chords and bass) that the song lacks, derived the same way from the song's own chords,
+    for the model to hear; never written out. A model that always heard them, asked to play without
+    them, pushed their notes into the other parts (a continued pop verse's melody climbed two octaves
+    and its chords doubled). ``skip``: parts the edit writes anew."""
+    from soundart.music.band_data import BASS, CHORDS, DERIVED_PARTS, realize_chords
+    from soundart.music.chords import chord_from_token
+
+    chord_low, bass = DERIVED_PARTS.get(style or "", (None, False))
+    parts = list(codec.config.parts)
+    absent = {p for p in ("chords", "bass") if p in parts and p not in song.parts and p not in skip}
+    chord_low = chord_low if "chords" in absent else None
+    bass = bass and "bass" in absent
+    if chord_low is None and not bass:
+        return []
+    bar = song.bar_steps
+    segments = [(b * bar, (b + 1) * bar, chord_from_token(c)) for b, c in enumerate(song.chords)]
+    index = {CHORDS: parts.index("chords") if "chords" in parts else -1, BASS: parts.index("bass") if bass else -1}
+    return [Note(n.start, n.duration, n.pitch, n.velocity, index[n.program])
+            for n in realize_chords(segments, song.meter, chord_low, bass=bass,
+                                    steps_per_quarter=codec.config.steps_per_quarter)]
+
+
+def prompt_tokens(codec: Codec, song: Song, style: str, first_bar: int, drum_row: bool,
+                  derived: Sequence[Note] = ()) -> list[int]:
+    """Header + the song's bars before ``first_bar`` (at most CONTEXT_BARS) of the row's kind + BAR;
+    ``derived``: notes of derived parts the model hears with them (:func:`derived_notes`)."""
     drum = codec.drum_program
     start = max(0, first_bar - CONTEXT_BARS)
     lo, hi = start * song.bar_steps, first_bar * song.bar_steps
-    notes = [Note(n.start - lo, n.duration, n.pitch, n.velocity, n.program) for n in song.notes
+    notes = [Note(n.start - lo, n.duration, n.pitch, n.velocity, n.program) for n in (*song.notes, *derived)
              if lo <= n.start < hi and (n.program == drum) == drum_row]
     chords = ["N"] * (first_bar - start) if drum_row else song.chords[start:first_bar]
     piece = Piece(notes, song.meter, song.tempo, song.key, style, chords)
@@ -164,14 +190,30 @@ def new_notes(codec: Codec, plan: Plan, piece: Piece, free: set[int],
 
 
 def add_to_track(inst: Any, song: Song, notes: Sequence[Note], end_step: int | None = None) -> None:
-    """Write band notes into a MIDI track at the song's own times (cut at ``end_step``)."""
+    """Write band notes into a MIDI track at the song's own times (cut at ``end_step``).
+
+    A new note never overlaps a note of the same pitch already in the track: one MIDI channel cannot
+    hold two, and read back the earlier note would end where the later one starts (a user's note held
+    into a regenerated span came back shorter). It starts when the held note ends (dropped if nothing
+    is left) and ends where a later one starts."""
     import pretty_midi
 
+    sounding: dict[int, list[tuple[float, float]]] = {}
+    for x in inst.notes:
+        sounding.setdefault(int(x.pitch), []).append((x.start, x.end))
     for n in notes:
         end = n.start + n.duration if end_step is None else min(n.start + n.duration, end_step)
         start_s, end_s = song.seconds_at(n.start), song.seconds_at(max(end, n.start + 1))
         if n.start * song.step_ticks + song.origin_tick < 0:
             continue  # before the file's first tick (the empty beats of a pickup bar)
+        for a, b in sorted(sounding.get(int(n.pitch), ())):
+            if a <= start_s < b:
+                start_s = b
+            elif start_s < a < end_s:
+                end_s = a
+        if end_s - start_s < 1e-4:
+            continue
+        sounding.setdefault(int(n.pitch), []).append((start_s, end_s))
         inst.notes.append(pretty_midi.Note(velocity=int(n.velocity), pitch=int(n.pitch), start=start_s, end=end_s))
     inst.notes.sort(key=lambda x: (x.start, x.pitch))
 

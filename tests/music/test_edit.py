@@ -209,3 +209,27 @@ def test_bad_songs_and_spans_are_one_line_errors(model, tmp_path):
     assert hashlib.sha256(song.read_bytes()).hexdigest() == digest
     with pytest.raises(SoundartError, match="already has drums"):
         soundart.sketch(model=model, primer=song_file(tmp_path / "d.mid", drums=True), add="drums")
+
+
+def test_a_new_note_never_cuts_a_held_note_of_the_same_pitch(tmp_path):
+    """One MIDI channel cannot hold two notes of one pitch at once: read back, the held note would end
+    where the new one starts. A new note starts when the held note ends, and ends where a later one
+    starts; the held notes come back from the file unchanged."""
+    from soundart.music.passes import add_to_track
+    from soundart.music.song import read_song
+    from soundart.music.tokens import BAND_PARTS, CodecConfig, Note
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120)  # a 16th = 0.125 s
+    inst = pretty_midi.Instrument(0, name="Piano")
+    inst.notes = [pretty_midi.Note(80, 60, 0.0, 1.5), pretty_midi.Note(80, 64, 2.0, 2.5)]
+    midi.instruments.append(inst)
+    midi.write(str(tmp_path / "held.mid"))
+    song = read_song(tmp_path / "held.mid", CodecConfig(parts=BAND_PARTS))
+    held = [(n.start, n.end, n.pitch) for n in inst.notes]
+    add_to_track(inst, song, [Note(8, 8, 60, 90, 1),     # 1.0-2.0 s inside the held C: starts at 1.5
+                              Note(12, 8, 64, 90, 1),    # 1.5-2.5 s runs into the later E: ends at 2.0
+                              Note(8, 2, 60, 90, 1)])    # 1.0-1.25 s wholly inside the held C: dropped
+    midi.write(str(tmp_path / "out.mid"))
+    back = pretty_midi.PrettyMIDI(str(tmp_path / "out.mid")).instruments[0].notes
+    got = sorted((round(n.start, 3), round(n.end, 3), n.pitch) for n in back)
+    assert got == sorted(held + [(1.5, 2.0, 60), (1.5, 2.0, 64)])
