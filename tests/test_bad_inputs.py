@@ -25,7 +25,16 @@ MUSIC_CASES = [
 ]
 
 # ---- audio: synth, vocode, render, style, features, invert --------------------------------------------
-AUDIO_CASES: list = []
+AUDIO_CASES: list = [
+    ("render-sr-1", ["render", "{tone}", "-o", "{tmp}/x.wav", "--sr", "1"], "--sr"),
+    ("render-sr-huge", ["render", "{tone}", "-o", "{tmp}/x.wav", "--sr", "10000000"], "--sr"),
+    ("render-soundfont-missing", ["render", "{tone}", "-o", "{tmp}/x.wav", "--soundfont", "{tmp}/no.sf2"], "no.sf2"),
+    ("render-soundfont-not-sf2", ["render", "{tone}", "-o", "{tmp}/x.wav", "--soundfont", "{tone}"], "tone.wav"),
+    ("render-not-midi", ["render", "{tone}", "-o", "{tmp}/x.wav"], "tone.wav"),
+    ("sketch-render-soundfont-not-sf2", ["sketch", "-o", "{tmp}/x.mid", "--render", "{tmp}/x.wav", "--soundfont",
+                                         "{tone}"], "tone.wav"),
+    ("sketch-soundfont-without-render", ["sketch", "-o", "{tmp}/x.mid", "--soundfont", "{tone}"], "--soundfont"),
+]
 
 # ---- listening: analyze, eval listen ------------------------------------------------------------------
 LISTEN_CASES: list = []
