@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --upgrade pip >/dev/null
 	$(PY) -m pip install -e '.[test]'
 	$(PY) -m pip install --no-deps '$(SOUNDFONT_SYNTH)'
+	@echo "compiling the WaveNet generator's numba step into its cache (once, ~10 s)"
+	$(PY) -c 'from soundart.audio.wavenet_generate import compile_ahead; compile_ahead()'
 	touch $(STAMP)
 
 install: $(STAMP)
