@@ -103,10 +103,14 @@ def check_soundfont(path: str | os.PathLike) -> Path:
     return p
 
 
+@functools.lru_cache(maxsize=1)
 def _tsf_installed() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("tinysoundfont") is not None
+    """Whether TinySoundFont's compiled module imports (a wheel for another Python counts as missing)."""
+    try:
+        import tinysoundfont._tinysoundfont  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def find_backend(soundfont: str | os.PathLike | None = None, backend: str = "auto") -> Backend:
