@@ -87,6 +87,7 @@ def render(midi: Path, out: Path, soundfont: Path | None, synth: str, sr: int, p
     from soundart.audio.render import check_sr, find_backend
     from soundart.audio.render import render as render_audio
     from soundart.commands.common import flags_in_errors
+    from soundart.io import save_audio
 
     with flags_in_errors({"sr": "--sr", "synth": "--synth", "soundfont": "--soundfont"}):
         check_sr(sr)
@@ -95,8 +96,6 @@ def render(midi: Path, out: Path, soundfont: Path | None, synth: str, sr: int, p
     if chosen.reason:
         click.echo(f"note: {chosen.reason}; falling back to the built-in synth", err=True)
     audio, sr = render_audio(midi, soundfont=soundfont, synth=chosen.name, sr=sr)
-    from soundart.io import save_audio
-
     save_audio(out, audio, sr, force=force)
     if plot is not None:
         from soundart.features import FeatureConfig, logmel

@@ -211,11 +211,10 @@ def _render_backend(render: Path | None, soundfont: Path | None) -> Any:
 
 def _render(midi: Any, path: Path, soundfont: Path | None, force: bool) -> None:
     from soundart.audio.render import find_backend, render
+    from soundart.io import save_audio
 
     chosen = find_backend(soundfont)
     audio, sr = render(midi, soundfont=soundfont, synth=chosen.name, sr=22050)
-    from soundart.io import save_audio
-
     save_audio(path, audio, sr, force=force)
     click.echo(f"wrote {path} (rendered with {chosen.describe()})")
 
