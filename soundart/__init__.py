@@ -31,6 +31,7 @@ _API: dict[str, str] = {
     "features": "soundart.features",
     "invert": "soundart.features.jobs:invert",
     "Clip": "soundart.audio.clip:Clip",
+    "render": "soundart.audio.render:render",
     "load_model": "soundart.models:load_model",
     "save": "soundart.checkpoint:save",
     "load": "soundart.checkpoint:load",

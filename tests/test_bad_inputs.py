@@ -89,6 +89,14 @@ AUDIO_CASES = [
     ("invert-n-fft-3", ["invert", "{tone}", "-o", WAV, "--n-fft", "3"], "--n-fft"),
     ("invert-hop-0", ["invert", "{tone}", "-o", WAV, "--hop-length", "0"], "--hop-length"),
     ("invert-sr-1", ["invert", "{tone}", "-o", WAV, "--sr", "1"], "--sr"),
+    ("render-sr-1", ["render", "{tone}", "-o", "{tmp}/x.wav", "--sr", "1"], "--sr"),
+    ("render-sr-huge", ["render", "{tone}", "-o", "{tmp}/x.wav", "--sr", "10000000"], "--sr"),
+    ("render-soundfont-missing", ["render", "{tone}", "-o", "{tmp}/x.wav", "--soundfont", "{tmp}/no.sf2"], "no.sf2"),
+    ("render-soundfont-not-sf2", ["render", "{tone}", "-o", "{tmp}/x.wav", "--soundfont", "{tone}"], "tone.wav"),
+    ("render-not-midi", ["render", "{tone}", "-o", "{tmp}/x.wav"], "tone.wav"),
+    ("sketch-render-soundfont-not-sf2", ["sketch", "-o", "{tmp}/x.mid", "--render", "{tmp}/x.wav", "--soundfont",
+                                         "{tone}"], "tone.wav"),
+    ("sketch-soundfont-without-render", ["sketch", "-o", "{tmp}/x.mid", "--soundfont", "{tone}"], "--soundfont"),
 ]
 
 # ---- listening: analyze, eval listen ------------------------------------------------------------------

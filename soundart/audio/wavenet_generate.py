@@ -578,8 +578,26 @@ def _kernel():
         # the all-pole filter, and fastmath's one-ulp differences (reciprocals, approximate pow)
         # grew to 1e-3 over 2,000 samples against the naive path; as fast either way (6.9x real time).
         # parallel: the clips of a batch (and a beam search's paths) are independent, one per thread
+        # cache=True: the compiled loop is written next to this file (__pycache__/*.nbi, *.nbc), or, where
+        # that folder is not writable (a read-only install), to numba's user cache dir (~/.cache/numba,
+        # or NUMBA_CACHE_DIR); a later process loads it in ~0.1 s instead of compiling for 7-10 s.
         _KERNEL = numba.njit(cache=True, nogil=True, fastmath=False, parallel=True)(_step_python)
     return _KERNEL
+
+
+def compile_ahead() -> int:
+    """Compile the numba step for every argument layout the shipped WaveNets use, into the on-disk
+    cache, so that the first ``synth wavenet`` or ``vocode`` after install starts as fast as later
+    ones (``make install`` runs it). Returns the number of compiled layouts."""
+    from soundart.models import load_model
+
+    notes = load_model("wavenet-notes", device="cpu", expect_kind="wavenet").eval()
+    generate(notes, 64, family=0 if notes.config.n_families else None,
+             pitch=60 if notes.config.pitch_conditioning else None, seed=0)
+    vocoder = load_model("wavenet-vocoder", device="cpu", expect_kind="wavenet").eval()
+    mel = torch.full((1, vocoder.config.features.n_mels, 3), -40.0)
+    vocode_in_groups(vocoder, mel, 64, seed=0)
+    return len(_kernel().signatures)
 
 
 def _step_python(start, stop, prev, state, win, bin_, wside, side, wa, wb, wres, bres, wskip, bskip, wo1, bo1, wo2,

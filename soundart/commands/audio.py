@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from soundart.commands.common import device_option, flags_in_errors, force_option, positive, seed_option
+from soundart.commands.common import device_option, flags_in_errors, force_option, seed_option
 
 model_option = click.option("--model", default="melvae", show_default=True,
                             help="A shipped model name or a checkpoint path.")
@@ -47,37 +47,38 @@ def _plot(logmels, plot: Path | None, cfg, force: bool) -> None:
 @click.argument("midi", type=click.Path(path_type=Path))
 @out_option
 @click.option("--soundfont", type=click.Path(path_type=Path), default=None,
-              help="A General MIDI .sf2 for FluidSynth (default: the system's, if any).")
-@click.option("--backend", type=click.Choice(["auto", "fluidsynth", "builtin"]), default="auto", show_default=True,
-              help="auto: FluidSynth when installed, else the built-in torch synth.")
-@click.option("--sr", type=int, default=22050, show_default=True, help="Output sample rate (Hz).")
+              help="Your own .sf2/.sf3 (default: a system GM SoundFont, else pretty_midi's TimGM6mb.sf2).")
+@click.option("--synth", "--backend", "synth", type=click.Choice(["auto", "tinysoundfont", "fluidsynth", "builtin"]),
+              default="auto", show_default=True,
+              help="auto: tinysoundfont (installed with soundart), else FluidSynth, else the built-in synth.")
+@click.option("--sr", type=int, default=22050, show_default=True, help="Output sample rate (Hz), 8000-192000.")
 @plot_option
 @force_option
-def render(midi: Path, out: Path, soundfont: Path | None, backend: str, sr: int, plot: Path | None,
+def render(midi: Path, out: Path, soundfont: Path | None, synth: str, sr: int, plot: Path | None,
            force: bool) -> None:
-    """Render MIDI to audio: FluidSynth with a GM SoundFont, or the built-in synth.
+    """Render MIDI to audio with a General MIDI SoundFont (or the built-in synth as a last resort).
 
     Example: soundart render idea.mid -o idea.wav
     """
-    from soundart.audio.render import find_backend, render_midi
-    from soundart.io import load_midi, save_audio
+    from soundart.audio.render import check_sr, find_backend
+    from soundart.audio.render import render as render_audio
+    from soundart.commands.common import flags_in_errors
+    from soundart.io import save_audio
 
-    positive("--sr", sr)
+    with flags_in_errors({"sr": "--sr", "synth": "--synth", "soundfont": "--soundfont"}):
+        check_sr(sr)
+        chosen = find_backend(soundfont, synth)
     _check_outputs(out, plot, force)
-    pm = load_midi(midi)
-    chosen = find_backend(soundfont, backend)
-    if chosen.name == "builtin" and chosen.reason:
+    if chosen.reason:
         click.echo(f"note: {chosen.reason}; falling back to the built-in synth", err=True)
-    audio, used = render_midi(pm, sr=sr, soundfont=str(soundfont) if soundfont else None, backend=chosen.name)
+    audio, sr = render_audio(midi, soundfont=soundfont, synth=chosen.name, sr=sr)
     save_audio(out, audio, sr, force=force)
     if plot is not None:
         from soundart.features import FeatureConfig, logmel
 
         cfg = FeatureConfig(sr=sr)
         _plot([logmel(audio[0], cfg)], plot, cfg, force)
-    seconds = audio.shape[-1] / sr
-    how = chosen.describe() if used == chosen.name else used
-    click.echo(f"wrote {out} ({seconds:.1f} s at {sr} Hz) rendered with {how}")
+    click.echo(f"wrote {out} ({audio.shape[-1] / sr:.1f} s at {sr} Hz) rendered with {chosen.describe()}")
 
 
 @click.command()

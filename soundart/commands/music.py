@@ -87,7 +87,9 @@ class _StyleHelp(click.Option):
 @click.option("-n", "count", type=int, default=1, show_default=True, help="How many sketches.")
 @click.option("--plot", type=click.Path(path_type=Path), default=None, help="Piano-roll PNG of the (first) sketch.")
 @click.option("--render", type=click.Path(path_type=Path), default=None,
-              help="Also render to audio (.wav), via soundart.audio.render (FluidSynth when present).")
+              help="Also render to audio (.wav) with a GM SoundFont (as `soundart render` does).")
+@click.option("--soundfont", type=click.Path(path_type=Path), default=None,
+              help="The .sf2/.sf3 for --render (default: a system GM SoundFont, else pretty_midi's TimGM6mb.sf2).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
               help="auto = NumPy for the LSTM and the Transformer (fastest); cpu/cuda = torch.")
 @force_option
@@ -97,7 +99,8 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
            program_specs: tuple[str, ...], primer: Path | None, include_primer: bool, add: str | None,
            regenerate: str | None, temperature: float,
            top_k: int | None, top_p: float | None, free_pitch: bool, key_strength: float, seed: int | None,
-           count: int, plot: Path | None, render: Path | None, device: str, force: bool, quiet: bool) -> None:
+           count: int, plot: Path | None, render: Path | None, soundfont: Path | None, device: str,
+           force: bool, quiet: bool) -> None:
     """Write a MIDI sketch (or -n of them): a band in a style, over the chords you name.
 
     \b
@@ -120,6 +123,8 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
     for p in renders:
         if p.suffix.lower() != ".wav":
             raise BadInputError(f"{p}: --render writes .wav files")
+    if render is not None or soundfont is not None:  # a bad SoundFont is refused before any file is written
+        _render_backend(render, soundfont)
     for p in outs + renders + ([plot] if plot is not None else []):
         if primer is not None and p.resolve() == primer.resolve():
             raise BadInputError(f"{p}: that is the input file, which is never overwritten; write to another path")
@@ -168,7 +173,7 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
         plot_pianoroll(notes, plot, title=title, bar_seconds=first.bar_seconds, force=force)
         click.echo(f"wrote {plot}")
     for s, wav in zip(sketches, renders):
-        _render(s.midi, wav, force)
+        _render(s.midi, wav, soundfont, force)
 
 
 def _what(bars: int | None, primer: Path | None, include_primer: bool, add: str | None,
@@ -192,18 +197,27 @@ def _summary(s: Any) -> str:
     return text + (f"; chords: {chords}" if any(s.chords) else "")
 
 
-def _render(midi: Any, path: Path, force: bool) -> None:
-    from soundart.errors import ConfigError
+def _render_backend(render: Path | None, soundfont: Path | None) -> Any:
+    """The synthesizer --render will use (a note on stderr when it falls back to the built-in one)."""
+    from soundart.audio.render import find_backend
+    from soundart.errors import BadInputError
 
-    try:
-        from soundart.audio.render import render_midi
-    except ImportError:
-        raise ConfigError("--render needs soundart.audio.render, which this installation lacks") from None
+    if render is None:
+        raise BadInputError("--soundfont is for --render: give --render PATH.wav too")
+    chosen = find_backend(soundfont)
+    if chosen.reason:
+        click.echo(f"note: {chosen.reason}; --render falls back to the built-in synth", err=True)
+    return chosen
+
+
+def _render(midi: Any, path: Path, soundfont: Path | None, force: bool) -> None:
+    from soundart.audio.render import find_backend, render
     from soundart.io import save_audio
 
-    audio, backend = render_midi(midi, sr=22050)
-    save_audio(path, audio, 22050, force=force)
-    click.echo(f"wrote {path} (rendered with {backend})")
+    chosen = find_backend(soundfont)
+    audio, sr = render(midi, soundfont=soundfont, synth=chosen.name, sr=22050)
+    save_audio(path, audio, sr, force=force)
+    click.echo(f"wrote {path} (rendered with {chosen.describe()})")
 
 
 @click.command("music")
