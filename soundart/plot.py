@@ -7,18 +7,33 @@ ticks and labels stay readable) and writes it to ``path`` atomically when a path
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from soundart.errors import ConfigError
 from soundart.io import atomic_output
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 HZ_TICKS = (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000)
 # the y axis a caller meant, from the label the commands pass (they predate ``axis``)
 AXIS_OF_LABEL = {"mel band": "mel", "frequency bin": "linear", "pitch class (C..B)": "chroma"}
+PLOT_SUFFIXES = (".png",)  # what the figures are written as (PNG bytes under another suffix would mislead)
+
+
+def check_plot(plot: str | os.PathLike | None, force: bool) -> Path | None:
+    """A picture path: a known picture suffix, a folder that exists, no file there unless ``force``."""
+    from soundart.io import check_output_path
+
+    if plot is None:
+        return None
+    plot = Path(plot)
+    if plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise ConfigError(f"plot: {plot}: a picture needs a {' or '.join(PLOT_SUFFIXES)} suffix")
+    return check_output_path(plot, force)
 
 
 def _pyplot():

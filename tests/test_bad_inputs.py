@@ -1,7 +1,8 @@
 """Every bad input a careful user tried: one line on stderr naming the problem, exit 2, nothing written.
 
 One table of cases per part of the toolkit; each case is (id, arguments, what the message names).
-Arguments may hold ``{tmp}`` (the test's empty output folder) and ``{tone}`` (a 1 s 440 Hz WAV).
+Arguments may hold ``{tmp}`` (the test's empty output folder), ``{tone}`` (a 1 s 440 Hz WAV) and
+``{song}`` (an 8-bar multi-track MIDI song).
 Nothing may be left in ``{tmp}`` by a refused command, except the inputs the case made itself.
 """
 
@@ -13,6 +14,7 @@ from click.testing import CliRunner
 
 from soundart.cli import cli
 from tests.conftest import tone
+from tests.music.helpers import song_file
 
 # ---- music: sketch, eval sketches ---------------------------------------------------------------------
 MUSIC_CASES = [
@@ -22,6 +24,15 @@ MUSIC_CASES = [
     ("sketch-key-strength-nan", ["sketch", "-o", "{tmp}/x.mid", "--key-strength", "nan"], "--key-strength"),
     ("sketch-top-p-nan", ["sketch", "-o", "{tmp}/x.mid", "--top-p", "nan"], "--top-p"),
     ("sketch-tempo-inf", ["sketch", "-o", "{tmp}/x.mid", "--tempo", "inf"], "--tempo"),
+    ("sketch-plot-suffix", ["sketch", "-o", "{tmp}/x.mid", "--plot", "{tmp}/roll.xyz"], "--plot"),
+    ("sketch-regenerate-outside", ["sketch", "-i", "{song}", "--regenerate", "7-12", "-o", "{tmp}/x.mid"],
+     "bars 7-12 lie outside"),
+    ("sketch-regenerate-reversed", ["sketch", "-i", "{song}", "--regenerate", "8-5", "-o", "{tmp}/x.mid"],
+     "run backwards"),
+    ("sketch-regenerate-overlap", ["sketch", "-i", "{song}", "--regenerate", "1-4,3-5", "-o", "{tmp}/x.mid"],
+     "overlap"),
+    ("sketch-add-unknown-part", ["sketch", "-i", "{song}", "--add", "kazoo", "-o", "{tmp}/x.mid"], "kazoo"),
+    ("sketch-input-not-midi", ["sketch", "-i", "{tone}", "--add", "drums", "-o", "{tmp}/x.mid"], "tone.wav"),
 ]
 
 # ---- audio: synth, vocode, render, style, features, invert --------------------------------------------
@@ -139,9 +150,10 @@ def tone_file(tmp_path):
 
 @pytest.mark.parametrize("args, names", [pytest.param(a, n, id=i) for i, a, n in CASES])
 def test_bad_input_is_refused_in_one_line(tmp_path, tone_file, args, names):
+    song = song_file(tone_file.parent / "song.mid", bars=8)
     out = tmp_path / "out"
     out.mkdir()
-    argv = [a.format(tmp=out, tone=tone_file) for a in args]
+    argv = [a.format(tmp=out, tone=tone_file, song=song) for a in args]
     result = CliRunner().invoke(cli, argv)
     assert result.exit_code == 2, (result.exit_code, result.output)
     lines = [line for line in result.output.splitlines() if line.strip()]

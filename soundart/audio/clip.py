@@ -17,12 +17,10 @@ from typing import Any
 import numpy as np
 
 from soundart.checks import check_number
-from soundart.errors import ConfigError
 
 GAP_SECONDS = 0.25  # silence between clips joined into one file (morph)
 # soundart.plot writes PNG whatever the name: refuse other suffixes rather than put PNG bytes in a .pdf/.svg
 # (add them here once it picks the format from the suffix)
-PLOT_SUFFIXES = (".png",)
 MAX_CLIPS = 100  # -n: files per call; a batch of 100 two-second notes is ~1 GB of WaveNet uniforms
 # Griffin-Lim runs clips in batches: one clip at a time took ~10x as long per clip on the 2-core CPU,
 # while groups of this many still let progress count files as they are written
@@ -91,22 +89,11 @@ def numbered_paths(out: str | os.PathLike, n: int) -> list[Path]:
     return [out.with_name(f"{out.stem}-{i}{out.suffix}") for i in range(1, n + 1)]
 
 
-def check_plot(plot: str | os.PathLike | None, force: bool) -> Path | None:
-    """A picture path: a known picture suffix, a folder that exists, no file there unless ``force``."""
-    from soundart.io import check_output_path
-
-    if plot is None:
-        return None
-    plot = Path(plot)
-    if plot.suffix.lower() not in PLOT_SUFFIXES:
-        raise ConfigError(f"plot: {plot}: a picture needs a {' or '.join(PLOT_SUFFIXES)} suffix")
-    return check_output_path(plot, force)
-
-
 def check_outputs(out: str | os.PathLike | None, plot: str | os.PathLike | None, force: bool,
                   n: int = 1) -> list[Path]:
     """Check every audio output (``n`` numbered files) and the picture before any work; the audio paths."""
     from soundart.io import audio_format, check_output_path
+    from soundart.plot import check_plot
 
     check_plot(plot, force)
     if out is None:

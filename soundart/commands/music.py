@@ -125,6 +125,10 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
             raise BadInputError(f"{p}: --render writes .wav files")
     if render is not None or soundfont is not None:  # a bad SoundFont is refused before any file is written
         _render_backend(render, soundfont)
+    from soundart.plot import PLOT_SUFFIXES
+
+    if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
+        raise BadInputError(f"--plot {plot}: a picture needs a {' or '.join(PLOT_SUFFIXES)} suffix")
     for p in outs + renders + ([plot] if plot is not None else []):
         if primer is not None and p.resolve() == primer.resolve():
             raise BadInputError(f"{p}: that is the input file, which is never overwritten; write to another path")
@@ -165,8 +169,11 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
         first = sketches[0]
         # drum keys are sounds, not pitches: a band's roll shows its pitched parts, a groove's its drum keys
         drums = all(inst.is_drum for inst in first.midi.instruments)
-        notes = [(n.start, n.end, n.pitch, n.velocity) for inst in first.midi.instruments
-                 if inst.is_drum == drums for n in inst.notes]
+        notes: dict[str, list] = {}  # one colour per track
+        for i, inst in enumerate(first.midi.instruments):
+            if inst.is_drum == drums and inst.notes:
+                notes.setdefault(inst.name or f"track {i + 1}", []).extend(
+                    (n.start, n.end, n.pitch, n.velocity) for n in inst.notes)
         p = first.piece
         shown = "drum keys" if drums else "pitched parts"
         title = f"{outs[0].name}: {first.style}, {key_name(p.key)}, {p.meter}, {p.tempo:g} bpm ({shown})"

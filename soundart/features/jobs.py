@@ -115,9 +115,9 @@ def features(audio: str | os.PathLike, *, kind: str = "logmel", sr: int = 22050,
     >>> f.values.shape  # doctest: +SKIP
     (13, 1292)
     """
-    from soundart.audio.clip import check_plot
     from soundart.features import compute
     from soundart.io import check_output_path, load_audio
+    from soundart.plot import check_plot
     from soundart.runtime import resolve_device
 
     _check_kind(kind, KINDS)
