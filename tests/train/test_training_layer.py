@@ -24,6 +24,7 @@ from soundart.train import Recipe, TrainConfig, fit_recipe, load_recipe
 from soundart.train.loop import Trainer
 from soundart.train.provenance import local_paths
 from soundart.train.warm_start import WarmStartRules, warm_start
+from tests.listen.conftest import labelled_folder, tiny_model  # noqa: F401  (the listening fixtures, reused)
 from tests.train.tiny import TASK, ToneClassifier, ToneConfig
 
 registry.register_model(ToneClassifier)
@@ -135,3 +136,12 @@ def test_evaluate_sketches_and_unknown_kinds(tmp_path):
         soundart.evaluate("loudness", gen)
     with pytest.raises(soundart.SoundartError, match="reference='nowhere'"):
         soundart.evaluate("sketches", gen, reference="nowhere")
+
+
+def test_evaluate_listen_scores_a_tiny_classifier(tiny_model, labelled_folder, tmp_path):  # noqa: F811
+    scores = soundart.evaluate("listen", str(tiny_model), labelled_folder, split="all", baseline=False,
+                               cache_dir=str(tmp_path / "cache"), device="cpu")
+    genre = scores["genre"]["cnn"]
+    assert genre["n"] == 10 and 0 <= genre["accuracy"] <= 1 and np.array(genre["confusion"]).sum() == 10
+    with pytest.raises(soundart.SoundartError, match="no such file or folder"):
+        soundart.evaluate("listen", str(tiny_model), tmp_path / "nowhere")
