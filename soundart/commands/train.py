@@ -32,9 +32,8 @@ def train(recipe: Path, steps: int | None, out: Path | None, resume: bool, force
     """
     from soundart.train.api import train as train_recipe
 
-    flags = {"out": "--out", "resume": "--resume", "force": "--force", "steps": "--steps", "device": "--device",
-             "seed": "--seed", "batch_size": "--batch-size"}
-    with flags_in_errors(flags):
+    # --steps, --seed ... override recipe fields, and their errors name the field (train.steps), as for the YAML
+    with flags_in_errors({"resume": "--resume", "force": "--force"}):
         result = train_recipe(recipe, out=out, resume=resume, force=force, quiet=quiet, steps=steps, device=device,
                               seed=seed, batch_size=batch_size)
     click.echo(f"model saved: {result.model}.safetensors (+ .json)")
