@@ -45,6 +45,8 @@ _API: dict[str, str] = {
     "mfcc": "soundart.features:mfcc",
     "chroma": "soundart.features:chroma",
     "logmel_to_audio": "soundart.features:logmel_to_audio",
+    "train": "soundart.train.api:train",
+    "evaluate": "soundart.train.api:evaluate",
     "Trainer": "soundart.train:Trainer",
     "TrainConfig": "soundart.train:TrainConfig",
     "SoundartError": "soundart.errors:SoundartError",

@@ -20,6 +20,7 @@ import torch
 from soundart.audio.melvae import MelVAE, MelVAEConfig
 from soundart.errors import BadInputError, ConfigError
 from soundart.train.recipe import Prepared, Task
+from soundart.train.warm_start import WarmStart, WarmStartRules, warm_start
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -135,25 +136,16 @@ def _subset(rows: list, n: int, seed: int) -> list:
     return [rows[i] for i in keep]
 
 
-def _init_from(model: MelVAE, spec: str) -> None:
+# the sampling mixture is fitted after training, so it is not copied (its shape follows the recipe's
+# prior_mixture settings) and a start without one is complete
+WARM_START = WarmStartRules(same=((("features",), "log-mel front end"),), skip=("mix_",),
+                            fit_hint="channels, latent, condition, families and learned_prior must match")
+
+
+def _init_from(model: MelVAE, spec: str) -> WarmStart:
     """Copy the weights (and the step counter, so the KL warm-up is not repeated) of ``spec`` into
     ``model``; ConfigError when the shapes or feature front end differ."""
-    from soundart.models import load_model
-
-    start = load_model(spec if "/" not in spec else str(_resolve(spec)), expect_kind="melvae")
-    if start.config.features != model.config.features:
-        raise ConfigError(f"init_from {spec}: its log-mel front end differs from the recipe's model")
-    # the sampling mixture is fitted after training, so it is not copied (its shape follows the
-    # recipe's prior_mixture settings) and a start without one is complete
-    state = {k: v for k, v in start.state_dict().items() if not k.startswith("mix_")}
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError:  # a tensor of another shape
-        missing, unexpected = ["(shapes)"], []
-    missing = [k for k in missing if not k.startswith("mix_")]
-    if missing or unexpected:
-        raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
-                          "(channels, latent, condition, families and learned_prior must match)")
+    return warm_start(model, spec, WARM_START)
 
 
 def prepare(data: MelVAEData, model_cfg: MelVAEConfig) -> Prepared:
@@ -162,8 +154,7 @@ def prepare(data: MelVAEData, model_cfg: MelVAEConfig) -> Prepared:
     if model_cfg.condition == "pitch_family" and not model_cfg.families:
         model_cfg.families = tuple(family_names())
     model = MelVAE(model_cfg)
-    if data.init_from:
-        _init_from(model, data.init_from)
+    started = _init_from(model, data.init_from) if data.init_from else None
     cache_dir = _resolve(data.cache_dir)
     sets, val, described = [], None, []
     if data.root:
@@ -195,7 +186,8 @@ def prepare(data: MelVAEData, model_cfg: MelVAEConfig) -> Prepared:
         raise ConfigError("melvae recipe: give data.root (notes dataset) or data.audio_dir")
     train = sets[0] if len(sets) == 1 else PatchSet(*(torch.cat([getattr(s, k) for s in sets])
                                                        for k in ("mel", "pitch", "family")))
-    return Prepared(model=model, train_data=train, val_data=val, data_description="; ".join(described))
+    return Prepared(model=model, train_data=train, val_data=val, data_description="; ".join(described),
+                    started=started)
 
 
 def pca_l1(train: torch.Tensor, test: torch.Tensor, k: int) -> float:

@@ -21,6 +21,7 @@ import torch
 from soundart.audio.wavenet import WaveNet, WaveNetConfig
 from soundart.errors import ConfigError
 from soundart.train.recipe import Prepared, Task
+from soundart.train.warm_start import WarmStartRules, warm_start
 
 
 @dataclass
@@ -159,34 +160,34 @@ def _notes(data: WaveNetDataConfig, split: str):
     return ds
 
 
+FIT_HINT = "only the output layer may differ, or the residual and skip channels grow"
+
+
+def _widen(start: WaveNet, model: WaveNet) -> bool:
+    """A start with fewer residual or skip channels (all else equal) is widened into ``model``."""
+    want, have = model.config, start.config
+    if (want.residual_channels, want.skip_channels) == (have.residual_channels, have.skip_channels):
+        return False
+    same = dataclasses.replace(want, residual_channels=have.residual_channels, skip_channels=have.skip_channels)
+    if same != have or want.residual_channels < have.residual_channels or want.skip_channels < have.skip_channels:
+        raise ConfigError(f"its weights do not fit the recipe's model ({FIT_HINT})")
+    widen_into(start, model)
+    return True
+
+
+# the output layer may differ (mu-law body -> logistic mixture); the family levels are not learned,
+# prepare fills them from the training notes
+WARM_START = WarmStartRules(same=((("local", "features"), "conditioning or log-mel front end"),),
+                            may_differ=frozenset({"out2.weight", "out2.bias", "family_level"}),
+                            fit_hint=FIT_HINT, reshape=_widen)
+
+
 def init_from(model: WaveNet, spec: str) -> list[str]:
     """Copy ``spec``'s weights into ``model``; returns the names left fresh (the output layer at most).
 
     A start with fewer residual or skip channels is widened into ``model`` (``widen_into``).
     """
-    from soundart.models import load_model
-
-    start = load_model(spec, expect_kind="wavenet")
-    if start.config.local != model.config.local or start.config.features != model.config.features:
-        raise ConfigError(f"init_from {spec}: its conditioning or log-mel front end differs from the recipe's model")
-    want, have = model.config, start.config
-    if (want.residual_channels, want.skip_channels) != (have.residual_channels, have.skip_channels):
-        same = dataclasses.replace(want, residual_channels=have.residual_channels, skip_channels=have.skip_channels)
-        if (same != have or want.residual_channels < have.residual_channels
-                or want.skip_channels < have.skip_channels):
-            raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
-                              "(only the output layer may differ, or the residual and skip channels grow)")
-        widen_into(start, model)
-        return []
-    mine = model.state_dict()
-    theirs = start.state_dict()
-    # the family levels are not learned: prepare fills them from the training notes
-    fresh = [k for k in mine if (k not in theirs or theirs[k].shape != mine[k].shape) and k != "family_level"]
-    if set(fresh) - {"out2.weight", "out2.bias"} or set(theirs) - set(mine):
-        raise ConfigError(f"init_from {spec}: its weights do not fit the recipe's model "
-                          "(only the output layer may differ)")
-    model.load_state_dict({k: v for k, v in theirs.items() if k not in fresh}, strict=False)
-    return fresh
+    return list(warm_start(model, spec, WARM_START).fresh)
 
 
 @torch.no_grad()
@@ -282,10 +283,7 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
     if not vocoder and model_config.n_families not in (0, len(family_names())):
         raise ConfigError(f"wavenet: model.n_families must be {len(family_names())} for the notes dataset")
     model = WaveNet(model_config)
-    started = ""
-    if data.init_from:
-        fresh = init_from(model, data.init_from)
-        started = f"; started from {data.init_from}" + (f" (fresh: {', '.join(fresh)})" if fresh else "")
+    started = warm_start(model, data.init_from, WARM_START) if data.init_from else None
     hop = model_config.features.hop_length
     cut = dict(peak=data.peak_normalize, crop_samples=int(round(data.crop_seconds * model_config.sample_rate)))
     train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder, **cut)
@@ -295,9 +293,9 @@ def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
     what = "log-mel -> audio vocoder" if vocoder else "family + pitch conditioned generator"
     description = (f"notes dataset ({data.root}): {len(train)} training notes of "
                    f"{len(set(r.program for r in train.notes.rows))} GM programs, 16 kHz, crops of "
-                   f"{data.segment} samples; {what}; valid/test programs held out{started}")
+                   f"{data.segment} samples; {what}; valid/test programs held out")
     return Prepared(model=model, train_data=train, val_data=valid, collate_fn=make_collate(model_config, data.segment),
-                    data_description=description)
+                    data_description=description, started=started)
 
 
 @torch.no_grad()

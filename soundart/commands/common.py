@@ -33,20 +33,21 @@ seed_option = click.option("--seed", type=int, default=None, callback=_check_see
 
 @contextlib.contextmanager
 def flags_in_errors(flags: dict[str, str]):
-    """Re-raise a library ConfigError with its argument names written as the CLI's flags
-    (``{"top_k": "--top-k"}``: "top_k must be ..." -> "--top-k must be ...", "drums=funk" -> "--drums funk",
-    "add: ..." -> "--add: ...")."""
-    from soundart.errors import ConfigError
+    """Re-raise a library error (a SoundartError, or the message of an interruption) with its argument names
+    written as the CLI's flags (``{"top_k": "--top-k"}``: "top_k must be ..." -> "--top-k must be ...",
+    "drums=funk" -> "--drums funk", "resume=True" -> "--resume", "add: ..." -> "--add: ...")."""
+    from soundart.errors import SoundartError
 
     try:
         yield
-    except ConfigError as exc:
+    except (SoundartError, KeyboardInterrupt) as exc:
         text = str(exc)
         for name, flag in flags.items():
             text = re.sub(rf"\b{re.escape(name)}(?= must)", flag, text)
+            text = re.sub(rf"\b{re.escape(name)}=True\b", flag, text)  # a boolean argument is a bare flag
             text = re.sub(rf"\b{re.escape(name)}=", f"{flag} ", text)
             text = re.sub(rf"^{re.escape(name)}:", f"{flag}:", text)
-        raise ConfigError(text) from None
+        raise type(exc)(text) from None
 
 
 def positive(name: str, value: float | int | None, allow_zero: bool = False) -> None:

@@ -239,23 +239,13 @@ def eval_music(model_spec: str, data: str, split: str, device: str, fmt: str) ->
     NLL = -sum over pieces and frames of log p(frame | past) / total frames, each
     frame scored as its sounding keys ascending + end-of-frame (exact).
     """
-    from soundart.errors import ModelError
-    from soundart.models import load_model
-    from soundart.music.frames import load_mat, resolve_benchmark, score_pieces
-    from soundart.runtime import resolve_device
+    import dataclasses
 
-    path = resolve_benchmark(data)
-    dev = resolve_device(device)
-    model = load_model(model_spec, device=dev)
-    if getattr(model.config, "codec", None) != "frames":
-        raise ModelError(f"{model_spec}: not trained on piano-roll frames (codec "
-                         f"{getattr(model.config, 'codec', '?')!r}); train one with a .mat recipe")
-    rolls = load_mat(path)[split]
-    res = score_pieces(model, rolls, device=dev, progress=True)
-    row = {"model": model_spec, "data": path.name, "split": split, "pieces": res["pieces"],
-           "frames": res["frames"], "nll_per_frame": round(res["nll_per_frame"], 4),
-           "nll_per_token": round(res["nll_per_token"], 4)}
-    click.echo(format_rows([row], fmt))
+    from soundart.train.api import evaluate
+
+    with flags_in_errors({"data": "--data", "split": "--split", "device": "--device"}):
+        row = evaluate("music", model_spec, data=data, split=split, device=device)
+    click.echo(format_rows([dataclasses.asdict(row)], fmt))
 
 
 @click.command("sketches")
@@ -273,38 +263,13 @@ def eval_sketches(folder: Path, reference: str, bars: int | None, limit: int, fm
     Metrics: pitch-class entropy, scale consistency, polyphony, empty-beat rate,
     groove consistency, pitch range, notes per bar; mean (sd) per side and their ratio.
     """
-    import numpy as np
+    from soundart.train.api import evaluate
 
-    from soundart.errors import BadInputError
-    from soundart.music.corpora import MUSIC21_STYLES, midi_folder_pieces, music21_pieces
-    from soundart.music.metrics import METRICS, crop_bars, summarize
-    from soundart.music.tokens import CodecConfig
-
-    cfg = CodecConfig()
-    gen, problems = midi_folder_pieces(folder, "other", cfg)
-    for p in problems:
-        click.echo(f"skipped: {p}", err=True)
-    if not gen:
-        raise BadInputError(f"{folder}: no readable MIDI files")
-    if reference in MUSIC21_STYLES:
-        ref = music21_pieces(reference, limit, cfg.steps_per_quarter)
-    elif Path(reference).is_dir():
-        ref, _ = midi_folder_pieces(reference, "other", cfg)
-    else:
-        raise BadInputError(f"--reference {reference!r}: not a corpus style ({', '.join(MUSIC21_STYLES)}) "
-                            "nor a folder")
-    lengths = [max(n.start for n in p.notes) // cfg.bar_steps(p.meter) + 1 for _, p in gen]
-    bars = bars or int(np.median(lengths))
-    rng = np.random.default_rng(seed)
-    ref_pieces = []
-    for _, p in ref:
-        total = max(n.start for n in p.notes) // cfg.bar_steps(p.meter) + 1
-        start = int(rng.integers(0, max(1, total - bars + 1)))
-        ref_pieces.append(crop_bars(p, bars, cfg, start))
-    g, r = summarize([p for _, p in gen], cfg), summarize(ref_pieces, cfg)
-    rows = [{"metric": m, "generated": f"{g[m][0]:.3f} ({g[m][1]:.3f})", "reference": f"{r[m][0]:.3f} ({r[m][1]:.3f})",
-             "ratio": round(g[m][0] / r[m][0], 3) if r[m][0] else None} for m in METRICS]
+    with flags_in_errors({"reference": "--reference", "bars": "--bars", "limit": "--limit", "seed": "--seed"}):
+        stats = evaluate("sketches", folder, reference=reference, bars=bars, limit=limit, seed=seed)
+    for problem in stats.skipped:
+        click.echo(f"skipped: {problem}", err=True)
     if fmt == "table":
-        click.echo(f"{len(gen)} generated files vs {len(ref_pieces)} reference pieces "
-                   f"({reference}, {bars}-bar excerpts)")
-    click.echo(format_rows(rows, fmt))
+        click.echo(f"{stats.generated} generated files vs {stats.reference_pieces} reference pieces "
+                   f"({stats.reference}, {stats.bars}-bar excerpts)")
+    click.echo(format_rows(stats.rows, fmt))

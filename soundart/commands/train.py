@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from soundart.commands.common import TABLE_WIDTH, format_rows
+from soundart.commands.common import TABLE_WIDTH, flags_in_errors, format_rows
 
 
 @click.command()
@@ -30,13 +30,13 @@ def train(recipe: Path, steps: int | None, out: Path | None, resume: bool, force
     (torchrun --nproc_per_node N -m soundart train RECIPE) it trains with DDP.
     The final model is OUT/model.safetensors + OUT/model.json.
     """
-    from soundart.train.recipe import load_recipe, run_recipe
+    from soundart.train.api import train as train_recipe
 
-    overrides = {"steps": steps, "out_dir": str(out) if out else None, "device": device,
-                 "seed": seed, "batch_size": batch_size, "progress": False if quiet else None}
-    loaded = load_recipe(recipe, overrides)
-    final = run_recipe(loaded, resume=resume, force=force)
-    click.echo(f"model saved: {final}.safetensors (+ .json)")
+    # --steps, --seed ... override recipe fields, and their errors name the field (train.steps), as for the YAML
+    with flags_in_errors({"resume": "--resume", "force": "--force"}):
+        result = train_recipe(recipe, out=out, resume=resume, force=force, quiet=quiet, steps=steps, device=device,
+                              seed=seed, batch_size=batch_size)
+    click.echo(f"model saved: {result.model}.safetensors (+ .json)")
 
 
 TABLE_COLUMNS = ["name", "kind", "size_mb", "steps", "task"]  # the essentials; --format json|csv has all

@@ -40,9 +40,9 @@ optimiser on the returned loss. Here that optimiser trains the generator:
    ``lr``, warm-up/cosine schedule and gradient clipping.
 
 So a recipe's ``batch_size`` is ``n_critic * B`` and ``steps`` counts
-generator steps. The critic optimiser's moments are not part of the Trainer's
-resumable state: on ``--resume`` the critic's weights are restored (they are
-model parameters) and its Adam moments start afresh.
+generator steps. The critic's optimiser is handed to the Trainer
+(``inner_optimizers``), which saves and resumes its Adam moments with its own
+optimiser's: a resumed run continues exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -325,6 +325,10 @@ class SpecGAN(nn.Module):
             self.critic_optimizer = torch.optim.Adam(self.critic.parameters(), lr=self.config.critic_lr,
                                                      betas=self.config.critic_betas)
         return self.critic_optimizer
+
+    def inner_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """The optimiser ``training_step`` steps itself, for the Trainer to hold, save and resume."""
+        return {"critic": self._critic_opt()}
 
     def training_step(self, batch: Any) -> torch.Tensor:
         """``n_critic`` critic updates (own optimiser), then the generator loss for the Trainer."""

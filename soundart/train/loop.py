@@ -1,7 +1,9 @@
 """The one training loop: every soundart model trains here.
 
 A model provides ``training_step(batch) -> loss`` and, optionally,
-``validation_step(batch) -> dict`` (with a "loss" entry). The Trainer does the
+``validation_step(batch) -> dict`` (with a "loss" entry) and ``inner_optimizers()
+-> {name: optimizer}`` (the optimisers it steps itself inside training_step, e.g.
+a GAN's critic; the Trainer holds, saves and resumes them). The Trainer does the
 rest: device, bf16 autocast on CUDA, gradient clipping, warm-up + cosine
 schedule, validation, checkpoints every N steps and on Ctrl-C, exact resume,
 a progress bar, and DDP when started under ``torchrun``.
@@ -126,6 +128,10 @@ class Trainer:
                   {"params": no_decay, "weight_decay": 0.0}]
         self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=config.lr,
                                            betas=config.betas)
+        # every optimiser of the run, saved and resumed together: the Trainer's own ("model") and those a
+        # model steps itself inside training_step (the SpecGAN critic's), which it hands over here
+        inner = getattr(self.model, "inner_optimizers", None)
+        self.optimizers: dict[str, torch.optim.Optimizer] = {"model": self.optimizer, **(inner() if inner else {})}
         self.runner: nn.Module = _TrainingStep(self.model)
         if self.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -163,14 +169,18 @@ class Trainer:
         state.load_state(self)
 
     def _metadata(self) -> dict[str, Any]:
+        """What every checkpoint of the run stores: the caller's metadata (recipe, data) and the progress,
+        portable (``soundart.train.provenance``): no run folder or other local path."""
+        from soundart.train.provenance import portable
+
         last_val = next((h for h in reversed(self.history) if "val_loss" in h), {})
         train_losses = [h["loss"] for h in self.history[-20:] if "loss" in h]
-        return {
+        return portable({
             **self.metadata,
             "steps": self.step,
             "train_loss": float(np.mean(train_losses)) if train_losses else None,
             "val": {k[4:]: v for k, v in last_val.items() if k.startswith("val_")},
-        }
+        })
 
     # -- the loop -------------------------------------------------------------------
     def _loader(self, dataset: Dataset, sampler: Sampler) -> DataLoader:

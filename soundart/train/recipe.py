@@ -38,6 +38,7 @@ class Prepared:
     collate_fn: Callable | None = None
     data_description: str = ""
     pieces: Any = None  # what the task may evaluate on afterwards (e.g. split -> held-out pieces)
+    started: Any = None  # a soundart.train.warm_start.WarmStart when the task began from a checkpoint
 
 
 @dataclass
@@ -110,19 +111,47 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
     return Recipe(task=raw["task"], name=name, data=data, model=model, train=train, path=str(p), raw=raw)
 
 
+@dataclass
+class TrainResult:
+    """What a training run ended with.
+
+    out : the run folder. model : the final checkpoint's path stem (``out/model``), None when the run
+    stopped early (interrupted: resume it). steps : steps done. val : the last validation figures
+    (``{"loss": ...}`` and whatever the model's ``validation_step`` reports). best_val : the lowest
+    validation loss seen (its model is ``out/best``). metrics : the task's measured figures, if any.
+    """
+
+    out: Path
+    model: Path | None
+    steps: int
+    val: dict[str, float] = field(default_factory=dict)
+    best_val: float | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
 def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None, force: bool = False) -> Path:
     """Train a recipe with the shared Trainer; returns the final checkpoint path (``OUT/model``).
+
+    See ``fit_recipe``, which returns the figures too.
+    """
+    return fit_recipe(recipe, resume=resume, stop_at=stop_at, force=force).out / "model"
+
+
+def fit_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None, force: bool = False) -> TrainResult:
+    """Train a recipe with the shared Trainer.
 
     A run folder that already holds a run needs ``resume=True`` (continue it) or ``force=True`` (start
     over); anything else is refused before the data is loaded, so no saved work is ever reset.
     Interrupted (Ctrl-C, SIGTERM), the state is saved and the interruption re-raised with a message
-    saying where to resume from.
+    saying where to resume from. The metadata stored with every checkpoint is portable
+    (``soundart.train.provenance``): the recipe and the data's provenance, no local path.
     """
     import os
 
     from soundart import checkpoint, registry
     from soundart.runtime import seed_everything
     from soundart.train.loop import Trainer
+    from soundart.train.provenance import portable
     from soundart.train.state import check_run_folder
 
     out = check_run_folder(recipe.train.out_dir, resume=resume, force=force,
@@ -130,22 +159,31 @@ def run_recipe(recipe: Recipe, resume: bool = False, stop_at: int | None = None,
     task = registry.task(recipe.task)
     seed_everything(recipe.train.seed)  # model initialisation is part of the run
     prepared = task.prepare(recipe.data, recipe.model)
+    data_config = dataclasses.asdict(recipe.data)
+    description = prepared.data_description
+    if prepared.started is not None:  # recorded by what made the start, not where its files lay
+        data_config["init_from"] = prepared.started.source
+        fresh = prepared.started.fresh
+        description += f"; started from {prepared.started.source}" + (f" (fresh: {', '.join(fresh)})" if fresh else "")
     metadata = {
         "recipe": recipe.name,
         "task": recipe.task,
-        "data": prepared.data_description,
+        "data": description,
         "train_config": dataclasses.asdict(recipe.train),
-        "data_config": dataclasses.asdict(recipe.data),
+        "data_config": data_config,
     }
     trainer = Trainer(prepared.model, prepared.train_data, recipe.train, val_data=prepared.val_data,
                       collate_fn=prepared.collate_fn, metadata=metadata)
     meta = trainer.fit(resume=resume, stop_at=stop_at)
     if trainer.interrupted and stop_at is None:  # Ctrl-C / SIGTERM: state saved, no final model yet
         raise type(trainer.interruption or KeyboardInterrupt())(
-            f"at step {trainer.step}; state saved in {out}: continue with --resume")
+            f"at step {trainer.step}; state saved in {out}: continue with resume=True")
     final = out / "model"
-    if task.evaluate is not None and meta.get("steps", 0) >= recipe.train.steps and trainer.is_main:
+    done = meta.get("steps", 0) >= recipe.train.steps
+    if task.evaluate is not None and done and trainer.is_main:
         model = trainer.model.eval()
         meta["metrics"] = task.evaluate(model, recipe.data, prepared)
+        meta = portable(meta)
         checkpoint.save(model, final, meta)
-    return final
+    return TrainResult(out=out, model=final if done else None, steps=int(meta.get("steps", 0)),
+                       val=dict(meta.get("val") or {}), best_val=trainer.best_val, metrics=meta.get("metrics", {}))

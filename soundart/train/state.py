@@ -1,6 +1,6 @@
 """A run folder and the training state in it: refuse to lose work, save and restore exactly.
 
-A run folder holds ``last`` (the model), ``trainer`` (optimizer, RNG, step), ``best``, ``model`` (the
+A run folder holds ``last`` (the model), ``trainer`` (every optimiser's state, RNG, step), ``best``, ``model`` (the
 final model) and ``log.jsonl``. Starting a run into a folder that holds one would reset its state,
 replace its models and mix two runs in its log, so that needs ``resume`` (continue it) or ``force``
 (start over: the old run's files are removed first). Whatever is wrong with a saved state (truncated,
@@ -34,7 +34,7 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool = False, force: bo
     folder that holds a run, remove that run's files (only on the main process, only files of a run)."""
     out = Path(out_dir)
     if resume and force:
-        raise ConfigError("resume and force exclude each other: resume continues a run, force starts over")
+        raise ConfigError("resume=True and force=True exclude each other: resume continues a run, force starts over")
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out}: is a file, not a run folder")
     ancestor = out
@@ -47,9 +47,9 @@ def check_run_folder(out_dir: str | os.PathLike, resume: bool = False, force: bo
         raise ConfigError(f"cannot write {out}: {reason}")
     held = [name for name in RUN_FILES if (out / name).exists()]
     if resume and not all(path.exists() for path in state_paths(out)):
-        raise ConfigError(f"--resume: no training state in {out} (expected trainer.safetensors and trainer.json)")
+        raise ConfigError(f"resume: no training state in {out} (expected trainer.safetensors and trainer.json)")
     if held and not resume and not force:
-        raise ConfigError(f"{out} holds a run{_progress_note(out)}; use --resume or --force")
+        raise ConfigError(f"{out} holds a run{_progress_note(out)}; use resume=True or force=True")
     if held and force and is_main:
         for name in held:
             (out / name).unlink()
@@ -86,14 +86,15 @@ def save_state(trainer: Trainer) -> None:
         tensors["rng.cuda"] = torch.cuda.get_rng_state(trainer.device)
     np_state = np.random.get_state()
     tensors["rng.numpy"] = torch.from_numpy(np_state[1].astype(np.int64))
-    optim = trainer.optimizer.state_dict()
-    for index, entry in optim["state"].items():
-        for key, value in entry.items():
-            tensors[f"optim.{index}.{key}"] = value.detach().cpu().clone() if torch.is_tensor(value) \
-                else torch.tensor(value)
+    groups = {}
+    for name, optimizer in trainer.optimizers.items():
+        optim = optimizer.state_dict()
+        tensors.update(_state_tensors(_prefix(name), optim["state"]))
+        groups[name] = [dict(g) for g in optim["param_groups"]]
     document = {
         "step": trainer.step,
-        "param_groups": [dict(g) for g in optim["param_groups"]],
+        "param_groups": groups.pop("model"),
+        "optimizers": groups,  # those the model steps itself (the SpecGAN critic's)
         "numpy_rng": [np_state[0], int(np_state[2]), int(np_state[3]), float(np_state[4])],
         "python_rng": _jsonable(random.getstate()),
         "best_val": trainer.best_val,
@@ -112,27 +113,27 @@ def load_state(trainer: Trainer) -> None:
     out = trainer.out_dir
     weights, meta = state_paths(out)
     if not weights.exists() or not meta.exists():
-        raise ConfigError(f"--resume: no training state in {out} (expected {weights.name})")
+        raise ConfigError(f"resume: no training state in {out} (expected {weights.name})")
     saved = checkpoint.read_document(out / "last")
     ours = checkpoint.config_to_dict(trainer.model.config)
     kind = getattr(trainer.model, "kind", None)
     if saved["kind"] != kind or saved["config"] != json.loads(json.dumps(ours)):
         changes = _differences(saved["config"], ours) if saved["kind"] == kind else \
             [f"kind {saved['kind']} -> {kind}"]
-        raise ConfigError(f"--resume: the run in {out} was trained with another model config "
+        raise ConfigError(f"resume: the run in {out} was trained with another model config "
                           f"({'; '.join(changes[:3]) or 'different'}); resume with its recipe, or start "
-                          "over with --force")
+                          "over with force=True")
     restored = checkpoint.load(out / "last", device=trainer.device)
     trainer.model.load_state_dict(restored.state_dict())
     try:
         document = json.loads(meta.read_text())
         tensors = load_file(str(weights))
-        state: dict[int, dict[str, Any]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optim."):
-                _, index, name = key.split(".", 2)
-                state.setdefault(int(index), {})[name] = value
-        trainer.optimizer.load_state_dict({"state": state, "param_groups": document["param_groups"]})
+        saved_groups = {"model": document["param_groups"], **document.get("optimizers", {})}
+        for name, optimizer in trainer.optimizers.items():
+            # a state saved before the training layer held a model's own optimisers has none: they start afresh
+            if name in saved_groups:
+                optimizer.load_state_dict({"state": _state_from(tensors, _prefix(name)),
+                                           "param_groups": saved_groups[name]})
         torch.set_rng_state(tensors["rng.torch"])
         if "rng.cuda" in tensors and trainer.device.type == "cuda":
             torch.cuda.set_rng_state(tensors["rng.cuda"], trainer.device)
@@ -144,8 +145,28 @@ def load_state(trainer: Trainer) -> None:
         trainer.history = list(document.get("history", []))
     except (SafetensorError, OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError) as exc:
         reason = " ".join(str(exc).split())[:160] or type(exc).__name__
-        raise ModelError(f"--resume: the training state in {out} is damaged ({type(exc).__name__}: {reason}); "
-                         "start over with --force") from None
+        raise ModelError(f"resume: the training state in {out} is damaged ({type(exc).__name__}: {reason}); "
+                         "start over with force=True") from None
+
+
+def _prefix(name: str) -> str:
+    # the Trainer's own optimiser keeps the key names of states saved before there were others
+    return "optim." if name == "model" else f"optimizers.{name}."
+
+
+def _state_tensors(prefix: str, state: dict[int, dict[str, Any]]) -> dict[str, torch.Tensor]:
+    """An optimiser's per-parameter state as flat tensors ``PREFIX{index}.{key}`` (safetensors holds no nesting)."""
+    return {f"{prefix}{index}.{key}": value.detach().cpu().clone() if torch.is_tensor(value) else torch.tensor(value)
+            for index, entry in state.items() for key, value in entry.items()}
+
+
+def _state_from(tensors: dict[str, torch.Tensor], prefix: str) -> dict[int, dict[str, Any]]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            index, name = key[len(prefix):].split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+    return state
 
 
 def _differences(saved: dict[str, Any], ours: dict[str, Any], prefix: str = "") -> list[str]:
