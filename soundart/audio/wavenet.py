@@ -567,21 +567,32 @@ class WaveNet(nn.Module):
         cfg = self.config
         if side is None and cfg.side_channels:
             side = self.onset_side_inputs(B, T, inputs.dtype, pitch, family)
-        gbias = self.global_bias(B, family, pitch)  # (B, L, 2R)
-        frames = self.frame_conditioning(mel) if self.local_proj is not None else None
-        if frames is not None:
+        add_local = None
+        if self.local_proj is not None:
+            frames = self.frame_conditioning(mel)  # (B, L, 2R, F)
             idx0, idx1, w = interpolation_table(T, cfg.features.hop_length, frames.shape[-1], inputs.device,
                                                 frames.dtype)
-        x = inputs.unsqueeze(1)
-        h = self.input(x if side is None else torch.cat([x, side.to(x)], dim=1))  # (B, R, T)
-        skip = 0
-        for i, d in enumerate(cfg.dilations):
-            conv = self.dilated[i]
-            z = F.conv1d(F.pad(h, (d, 0)), conv.weight, None, dilation=d)  # (B, 2R, T)
-            z = z + gbias[:, i, :, None]
-            if frames is not None:
+
+            def add_local(z: torch.Tensor, i: int) -> torch.Tensor:
                 fr = frames[:, i]  # (B, 2R, F)
-                z = z + fr[..., idx0] * (1 - w) + fr[..., idx1] * w
+                return z + fr[..., idx0] * (1 - w) + fr[..., idx1] * w
+
+        return self.network(inputs, self.global_bias(B, family, pitch), add_local, side)
+
+    def network(self, inputs: torch.Tensor, gbias: torch.Tensor, add_local=None,
+                side: torch.Tensor | None = None) -> torch.Tensor:
+        """The layers over ``inputs`` ``(B, W)`` -> ``(B, out_channels, W)``, given the gate biases ``gbias``
+        ``(B, L, 2R)`` (:meth:`global_bias`), ``add_local(z, i)`` -> layer ``i``'s gate input ``z``
+        ``(B, 2R, W)`` plus its local conditioning (None: none) and the side inputs ``(B, C, W)`` (or None).
+        :meth:`forward` and the naive generator (over a window of the past) both run this."""
+        x = inputs.unsqueeze(1)
+        h = self.input(x if side is None else torch.cat([x, side.to(x)], dim=1))  # (B, R, W)
+        skip = 0
+        for i, d in enumerate(self.config.dilations):
+            z = F.conv1d(F.pad(h, (d, 0)), self.dilated[i].weight, None, dilation=d)  # (B, 2R, W)
+            z = z + gbias[:, i, :, None]
+            if add_local is not None:
+                z = add_local(z, i)
             a, b = z.chunk(2, dim=1)
             g = torch.tanh(a) * torch.sigmoid(b)
             h = h + self.residual[i](g)

@@ -368,7 +368,7 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0, beam: int |
     (the same floor for that model).
     """
     from soundart.audio.wavenet import mulaw_decode, mulaw_encode
-    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_in_groups
+    from soundart.audio.wavenet_vocoder import DEFAULT_VOCODER_BEAM, vocode_in_groups
     from soundart.features import logmel, logmel_to_audio
 
     beam = DEFAULT_VOCODER_BEAM if beam is None else beam
