@@ -51,7 +51,7 @@ def _sample_logistic(params: torch.Tensor, u: torch.Tensor, temperature: float, 
     logistic's scale: below 1 it favours the dominant component (the broad, rarely weighted
     ones are where wild samples come from) and narrows it.
     """
-    from soundart.audio.wavenet import LEVELS
+    from soundart.audio.wavenet_codes import LEVELS
 
     logits, means, log_scales = params.double().split(mixtures, dim=1)
     comp = _sample_index(logits, u[:, 0], temperature)[:, None]
@@ -190,7 +190,7 @@ def generate_audio(model, n_samples: int | None = None, *, batch: int = 1, famil
 
 
 def _generate_naive(model, n_samples, batch, family, pitch, mel, u, temperature, dtype, progress):
-    from soundart.audio.wavenet import frame_index, upsample_frames
+    from soundart.audio.wavenet_codes import frame_index, upsample_frames
 
     orig_dtype = next(model.parameters()).dtype
     order = model.config.sampling_lpc_order

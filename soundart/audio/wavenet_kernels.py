@@ -115,7 +115,7 @@ def fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np_
                 temperature_factors=(1.0,)) -> FastInputs:
     """The step's inputs for ``batch`` clips of ``n_samples``; row ``b`` samples at ``temperature`` times
     ``temperature_factors[b % len(temperature_factors)]`` (a beam search's children differ)."""
-    from soundart.audio.wavenet import LEVELS, interpolation_table
+    from soundart.audio.wavenet_codes import LEVELS, interpolation_table
 
     cfg = model.config
     mixtures = cfg.mixtures if cfg.output == "logistic" else 0

@@ -8,7 +8,8 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig, mulaw_decode
+from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet_codes import mulaw_decode
 from soundart.audio.wavenet_generate import generate, generate_audio
 from soundart.cli import cli
 from soundart.errors import ConfigError
@@ -161,7 +162,7 @@ def test_beam_search_follows_the_mel(lpc_order):
     codes = generate(model, n, mel=mel, seed=0, beam=4, dtype=torch.float64)
     audio = generate_audio(model, n, mel=mel, seed=0, beam=4, dtype=torch.float64).double()
     if lpc_order:
-        from soundart.audio.wavenet import frame_index
+        from soundart.audio.wavenet_codes import frame_index
 
         coeffs, scale = model.lpc_coefficients(mel, sampling=True)
         f = frame_index(n, scale.shape[1], cfg.hop_length)
@@ -188,7 +189,8 @@ def test_linear_prediction_leaves_a_small_excitation():
     models is far quieter than the tone (measured on rendered notes: -18 dB at order 16), its
     level estimated from the mel is right within a factor of 4, and the codes take the tone back
     to within their 8-bit rounding."""
-    from soundart.audio.wavenet import EXCITATION_HEADROOM, NOTES_FEATURES, frame_index
+    from soundart.audio.wavenet import NOTES_FEATURES
+    from soundart.audio.wavenet_codes import EXCITATION_HEADROOM, frame_index
 
     model = WaveNet(WaveNetConfig(local=True, lpc_order=16))
     mel = _tone_mel(NOTES_FEATURES, 1.0)
