@@ -2,7 +2,7 @@
 
 ``griffinlim`` inverts the log-mel through the shared spectral pipeline
 (un-log, non-negative least-squares un-mel, fast Griffin-Lim). ``wavenet``
-runs the shipped WaveNet mel vocoder (``soundart.audio.wavenet_generate.vocode_wavenet``).
+runs the shipped WaveNet mel vocoder (``soundart.audio.wavenet_vocoder.vocode_wavenet``).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def vocode(logmel: torch.Tensor, feature_config: FeatureConfig, method: str = "g
         raise BadInputError(f"vocode expects a log-mel of shape (B, {feature_config.n_mels}, frames), "
                             f"got {tuple(logmel.shape)}")
     if method == "wavenet":
-        from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_wavenet
+        from soundart.audio.wavenet_vocoder import DEFAULT_VOCODER_BEAM, vocode_wavenet
 
         return vocode_wavenet(logmel.float().cpu(), feature_config, device=device, seed=seed, progress=True,
                               beam=DEFAULT_VOCODER_BEAM if beam is None else beam)

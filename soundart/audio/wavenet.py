@@ -1,51 +1,32 @@
-"""WaveNet: one model class for a class-conditional note generator and a mel vocoder.
+"""WaveNet: the network shared by the note generator and the mel vocoder, and its config.
 
 Causal dilated convolutions (kernel 2, cycles of dilations 1, 2, ..., 2**max_dilation_exp),
-gated ``tanh * sigmoid`` units, residual and skip paths, and one of two outputs:
-
-- ``output="mulaw"``: an 8-bit mu-law categorical output (van den Oord et al. 2016);
-- ``output="logistic"``: a discretized mixture of logistics (PixelCNN++, Salimans
-  et al. 2017) over the mu-law *companded* amplitude, quantised to 16 bits. Why it
-  exists: 8-bit mu-law alone costs 3.1 dB of log-mel L1 on quiet rendered notes
-  (its quantisation noise fills the spectrum's quiet bins), close to Griffin-Lim's
-  whole error, so a vocoder judged by log-mel L1 needs finer amplitudes. Why
-  companded: the network predicts in the domain it reads, as the categorical output
-  does, and quiet passages get most of the 65,536 levels.
+gated ``tanh * sigmoid`` units, residual and skip paths, and one of two outputs: an 8-bit mu-law
+categorical output, or a discretized mixture of logistics over 16-bit levels of the mu-law
+companded amplitude (:mod:`soundart.audio.wavenet_codes`).
 
 Two optional conditionings,
 
-- global: instrument family and MIDI pitch embeddings, added to every gate (generator);
-- local: log-mel frames from the shared pipeline (``soundart.features``), turned
-  into per-frame features by a small frame convolution, projected per layer and
-  linearly interpolated to the sample rate (vocoder);
+- global: instrument family and MIDI pitch embeddings, added to every gate (the generator);
+- local: log-mel frames from the shared pipeline (``soundart.features``), turned into per-frame
+  features by a small frame convolution, projected per layer and linearly interpolated to the
+  sample rate (the vocoder);
 
-and, for the generator, side inputs the input layer reads beside the previous sample:
-sines and cosines at the pitch's harmonics, a note clock and the note's level
-(``pitch_waves``, ``note_clock``, ``note_level``).
+and, for the generator, side inputs the input layer reads beside the previous sample
+(:mod:`soundart.audio.wavenet_notes`: pitch waves, a note clock, the note's level).
 
-A vocoder may also predict through linear prediction (``lpc_order`` > 0, as in LPCNet,
-Valin & Skoglund 2019): per frame, the log-mel's spectral envelope gives all-pole
-coefficients and the excitation's expected RMS (:func:`soundart.features.logmel_lpc`); each
-sample is ``p + e``, ``p`` the prediction from the previous samples, and the network models
-only the excitation ``e``, divided by ``EXCITATION_HEADROOM`` times that RMS, reading its
-own previous excitation code. Why: the noise of sampling ``e`` passes through the all-pole
-filter and takes the note's spectral shape instead of filling the quiet mel bins as white
-noise does (on held-out notes, noise at the mu-law vocoder's one-step error level costs
-15.2 dB of log-mel L1 white, 4.7 dB shaped by an order-32 filter, measured on the originals
-plus noise); and the level comes from the mel, so the network models a signal of one scale.
-The deeper the filter follows the mel's valleys, the less that noise fills them: the shipped
-vocoder was trained with order 64, no lag window and a 1e-5 noise floor (``lpc_lag_window_hz``,
-``lpc_noise_floor``), where noise of 0.2x the expected excitation level added to the true
-excitation costs 1.72 dB of log-mel L1 against 5.56 through order 32 at 40 Hz and 1e-3, and
-it samples through order 256 (``synthesis_lpc_order``; 1.12 dB by the same measure).
+A vocoder may also predict through linear prediction (``lpc_order`` > 0, as in LPCNet, Valin &
+Skoglund 2019): per frame, the log-mel's spectral envelope gives all-pole coefficients and the
+excitation's expected RMS (:func:`soundart.features.logmel_lpc`); each sample is ``p + e``, ``p``
+the prediction from the previous samples, and the network models only the excitation ``e``, divided
+by ``EXCITATION_HEADROOM`` times that RMS, reading its own previous excitation code, so the sampling
+noise takes the note's spectral shape and the level comes from the mel.
 
-The network reads the mu-law *companded* value of the previous sample in [-1, 1]
-(``2 q / 255 - 1`` for a class ``q``; the 16-bit companded level for the
-logistic output) and predicts the distribution of the next one. Samples are
-integer codes either way: mu-law classes, or 16-bit levels ``0..65535`` of the
-companded amplitude (of the scaled excitation, with linear prediction).
-Generation lives in :mod:`soundart.audio.wavenet_generate` (naive recompute path
-and the cached "Fast WaveNet" path, checked equal in tests).
+The network reads the companded value of the previous sample in [-1, 1] and predicts the
+distribution of the next one. Generation: :mod:`soundart.audio.wavenet_generate` (naive recompute
+path and the cached "Fast WaveNet" path, checked equal in tests); vocoding:
+:mod:`soundart.audio.wavenet_vocoder`. Why each piece is there, with the runs that measured it:
+``recipes/notes/wavenet-notes.md`` and ``recipes/notes/wavenet-vocoder.md``.
 """
 
 from __future__ import annotations
@@ -57,6 +38,29 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from soundart.audio.wavenet_codes import (
+    EXCITATION_HEADROOM,
+    all_pole_filter,
+    frame_index,
+    interpolation_table,
+    level_decode,
+    level_encode,
+    level_value,
+    logistic_mixture_nll,
+    mulaw_companded,
+    mulaw_decode,
+    mulaw_encode,
+)
+from soundart.audio.wavenet_notes import (
+    LEVEL_FLOOR_DB,
+    LEVEL_HOP_S,
+    level_blocks_db,
+    level_track,
+    note_clock,
+    phases_along,
+    pitch_waves,
+    shift_phases,
+)
 from soundart.errors import BadInputError, ConfigError
 from soundart.features import FeatureConfig
 
@@ -68,7 +72,7 @@ NOTES_FEATURES = FeatureConfig(sr=16000, n_fft=2048, hop_length=512, n_mels=64, 
 
 @dataclass
 class WaveNetConfig:
-    """Shape of a WaveNet.
+    """Shape of a WaveNet (why each option is there, and what it measured: ``recipes/notes/``).
 
     Attributes
     ----------
@@ -84,10 +88,7 @@ class WaveNetConfig:
         silence can be predicted as silence.
     input_noise : training only: each crop's teacher-forced inputs (companded, in [-1, 1]) get
         Gaussian noise of a standard deviation drawn uniformly from [0, input_noise], targets
-        stay clean. Why: a model fed only clean past samples leans on them, and at sampling time
-        its own noise drives it louder and louder; with noisy inputs it has to follow the
-        conditioning (the mel) for the level. 0 = off. (On the shipped vocoder, 0.03 for
-        8,000 steps gave no clear gain: see recipes/wavenet-vocoder.yaml.)
+        stay clean, so the network has to follow its conditioning rather than lean on its past. 0 = off.
     lpc_order : vocoder only: each sample is the all-pole prediction from the previous
         ``lpc_order`` samples (coefficients from the mel's envelope) plus an excitation whose
         scaled codes the network models; 0 = off (the network models the sample itself).
@@ -97,38 +98,25 @@ class WaveNetConfig:
     synthesis_lpc_order : the order of the all-pole filters (and of their excitation level) that
         sampling passes the network's excitation through; 0 = ``lpc_order``. Training always
         uses ``lpc_order``: the network reads only its own excitation codes, so sampling stays
-        consistent when the filters differ, and deeper filters than it was trained with impose
-        more of the mel's harmonic detail (the shipped vocoder: trained at 64, run at 256).
+        consistent when the filters differ.
     n_families : instrument families for global conditioning (0: none).
     pitch_conditioning : add a MIDI pitch (0-127) embedding to the global conditioning.
     pitch_waves : generator only: the input layer also reads sines and cosines at the first
-        ``pitch_waves`` harmonics of the clip's pitch (:func:`pitch_waves`; harmonics at or above
-        Nyquist are zero), as neural source-filter models feed a sine source. In training each
-        harmonic's phase is the one measured in the crop (:func:`harmonic_phases`), so the waves are
-        in step with the note; sampling starts them all at phase 0 and the note follows them.
-        Why: a pitch embedding alone did not make the generator play the pitch (none of 36 notes).
-        It needs ``input_noise``: with clean previous samples the network predicts from them and
-        leaves the waves unused (tried: the same NLL, still unpitched); and ``note_clock``. With these,
-        ``note_level`` and temperature 0.7 the shipped generator plays the asked pitch in 30-31 of 36
-        notes (trained on notes scaled to one peak, ``WaveNetDataConfig.peak_normalize``). 0 = off.
+        ``pitch_waves`` harmonics of the clip's pitch (:func:`~soundart.audio.wavenet_notes.pitch_waves`;
+        harmonics at or above Nyquist are zero). In training each harmonic's phase is the one measured
+        in the crop, so the waves are in step with the note; sampling starts them all at phase 0 and the
+        note follows them. Needs ``input_noise`` and ``note_clock`` to be used. 0 = off.
     note_clock : generator only: the input layer also reads ``note_clock`` decaying exponentials of
         the time since the note's onset, ``exp(-t / tau)`` with ``tau`` = 25 ms, 100 ms, 400 ms, ...
-        (x4 each; :func:`note_clock`). Why: the notes end in seconds of silence, so without knowing
-        where in the note it is, a generator fed noisy inputs takes a quiet start for a silent tail
-        and stays silent (tried: every one of 36 notes near silent), and one fed clean inputs drives
-        itself louder. 0 = off.
+        (x4 each; :func:`~soundart.audio.wavenet_notes.note_clock`). 0 = off.
     note_level : generator only: the input layer also reads the note's level in dB (the mean square of
         blocks of ``LEVEL_HOP_S``, interpolated between block centres, as ``(dB + 40) / 20``): in
         training the crop's own, when sampling the family's median level at that time after the onset
         (the ``family_level`` buffer, ``(n_families, level_blocks)``, filled from the training notes by
-        the recipe; held after its last block). Why: given only the pitch, family and its noisy past, the
-        generator picked a level at the onset and 6-8 of 36 notes came out near silent (with it: none of
-        36, seeds 0-2). Needs n_families.
+        the recipe; held after its last block). Needs n_families.
     note_level_seconds : how much of that median level ``family_level`` holds.
     sampling_temperature : the temperature sampling uses when none is given (``generate``, ``soundart
-        synth wavenet`` without ``--temperature``); the recipe sets what it measured best. The
-        shipped generator's is 0.7: with the level input, cooler sampling plays the asked pitch
-        more often and stays audible (without it, cooler notes only grew quieter).
+        synth wavenet`` without ``--temperature``); the recipe sets what it measured best.
     global_channels : size of the global embedding.
     local : condition on log-mel frames (a vocoder).
     frame_channels : width of the per-frame features made from the mel.
@@ -244,212 +232,6 @@ class WaveNetConfig:
         return cls(**base)
 
 
-def mulaw_encode(audio: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
-    """Audio in [-1, 1] ``(...)`` -> mu-law classes ``(...)`` int64 in ``[0, n_classes)``."""
-    mu = n_classes - 1
-    x = audio.clamp(-1.0, 1.0)
-    f = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
-    return ((f + 1) / 2 * mu + 0.5).floor().long().clamp(0, mu)
-
-
-def mulaw_companded(q: torch.Tensor, n_classes: int = 256) -> torch.Tensor:
-    """Classes -> the companded value in [-1, 1] the network reads as input."""
-    return 2.0 * q.to(torch.get_default_dtype() if not q.is_floating_point() else q.dtype) / (n_classes - 1) - 1.0
-
-
-def mulaw_decode(q: torch.Tensor, n_classes: int = 256, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Mu-law classes ``(...)`` -> audio in [-1, 1] ``(...)`` (float32 unless ``dtype``)."""
-    mu = n_classes - 1
-    f = 2.0 * q.to(dtype) / mu - 1.0
-    return torch.sign(f) * ((1 + mu) ** f.abs() - 1) / mu
-
-
-EXCITATION_HEADROOM = 16.0  # linear prediction: codes span +-16 times the frame's expected excitation RMS
-LEVELS = 65536  # 16-bit levels of the companded amplitude: the logistic output's codes
-COMPAND_MU = 255  # the logistic output's companding
-
-
-def compand(x: torch.Tensor, mu: int = COMPAND_MU) -> torch.Tensor:
-    """Continuous mu-law companding of amplitudes in [-1, 1] (quiet detail gets most of the range)."""
-    return torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
-
-
-def expand(y: torch.Tensor, mu: int = COMPAND_MU) -> torch.Tensor:
-    """Inverse of :func:`compand`."""
-    return torch.sign(y) * torch.expm1(y.abs() * math.log1p(mu)) / mu
-
-
-def level_encode(audio: torch.Tensor) -> torch.Tensor:
-    """Audio in [-1, 1] -> 16-bit levels ``0..65535`` (int64) of its companded value."""
-    y = compand(audio.double().clamp(-1.0, 1.0))
-    return torch.floor((y + 1) / 2 * (LEVELS - 1) + 0.5).long()
-
-
-def level_value(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """16-bit levels -> the companded value in [-1, 1] (what the network reads and predicts)."""
-    return codes.to(dtype) * (2.0 / (LEVELS - 1)) - 1.0
-
-
-def level_decode(codes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """16-bit levels -> audio in [-1, 1] (computed in float64; float32 unless ``dtype``)."""
-    return expand(level_value(codes, torch.float64)).to(dtype)
-
-
-def logistic_mixture_nll(params: torch.Tensor, x: torch.Tensor, mixtures: int, log_scale_min: float) -> torch.Tensor:
-    """Mean NLL (nats per sample) of 16-bit levels ``x`` ``(B, T)`` (in [-1, 1]) under a logistic mixture.
-
-    ``params`` ``(B, 3 * mixtures, T)``: mixture logits, means, log scales. Each level is
-    the bin ``x +- 1 / (LEVELS - 1)``; the two end levels take the tails (PixelCNN++).
-    """
-    logits, means, log_scales = params.split(mixtures, dim=1)
-    log_scales = log_scales.clamp(min=log_scale_min)
-    x = x.unsqueeze(1)
-    half = 1.0 / (LEVELS - 1)
-    centred = x - means
-    inv_s = torch.exp(-log_scales)
-    plus = inv_s * (centred + half)
-    minus = inv_s * (centred - half)
-    log_cdf_plus = plus - F.softplus(plus)          # log sigmoid(plus): the bottom level's mass
-    log_one_minus_cdf_min = -F.softplus(minus)       # log (1 - sigmoid(minus)): the top level's mass
-    cdf_delta = torch.sigmoid(plus) - torch.sigmoid(minus)
-    mid = inv_s * centred
-    # where the bin's mass underflows in float32, use the density at the centre times the bin width
-    log_pdf_mid = mid - log_scales - 2 * F.softplus(mid) + math.log(2 * half)
-    inner = torch.where(cdf_delta > 1e-5, torch.log(cdf_delta.clamp_min(1e-12)), log_pdf_mid)
-    log_probs = torch.where(x <= -1 + half, log_cdf_plus, torch.where(x >= 1 - half, log_one_minus_cdf_min, inner))
-    return -torch.logsumexp(log_probs + F.log_softmax(logits, dim=1), dim=1).mean()
-
-
-def midi_hz(pitch: torch.Tensor) -> torch.Tensor:
-    """MIDI pitch -> frequency in Hz (float64), A4 = 69 = 440 Hz."""
-    return 440.0 * 2.0 ** ((pitch.double() - 69.0) / 12.0)
-
-
-def pitch_waves(pitch: torch.Tensor, n_samples: int, harmonics: int, sample_rate: int,
-                phase: torch.Tensor | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Sines, then cosines, at harmonics ``1..harmonics`` of each clip's MIDI ``pitch`` ``(B,)``:
-    ``(B, 2 * harmonics, n_samples)``; ``phase`` ``(B, harmonics)`` radians at sample 0 (default 0).
-    Harmonics at or above Nyquist are zero. Computed in float64 (the phase taken modulo one cycle
-    per sample index, so long clips keep their precision), returned in ``dtype``."""
-    cycles = midi_hz(pitch.reshape(-1)).cpu()[:, None] * torch.arange(1, harmonics + 1, dtype=torch.float64) \
-        / sample_rate  # (B, K) cycles per sample
-    t = torch.arange(n_samples, dtype=torch.float64)
-    angle = 2 * math.pi * torch.remainder(cycles[:, :, None] * t, 1.0)
-    if phase is not None:
-        angle = angle + phase.detach().double().cpu()[:, :, None]
-    below = (cycles < 0.5).double()[:, :, None]
-    waves = torch.cat([torch.sin(angle) * below, torch.cos(angle) * below], dim=1)
-    return waves.to(device=pitch.device, dtype=dtype)
-
-
-NOTE_CLOCK_TAU_S = 0.025  # the first note-clock time constant; each next one is 4 times longer
-
-
-def note_clock(start: torch.Tensor, n_samples: int, channels: int, sample_rate: int,
-               dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """``exp(-(start + t) / tau_i)`` for ``tau_i = NOTE_CLOCK_TAU_S * 4**i`` seconds: ``(B, channels,
-    n_samples)``, where ``start`` ``(B,)`` is each clip's first sample's offset from the note's onset."""
-    t = (start.reshape(-1).double().cpu()[:, None] + torch.arange(n_samples, dtype=torch.float64)) / sample_rate
-    tau = NOTE_CLOCK_TAU_S * 4.0 ** torch.arange(channels, dtype=torch.float64)
-    return torch.exp(-t[:, None, :] / tau[None, :, None]).to(device=start.device, dtype=dtype)
-
-
-LEVEL_HOP_S = 0.032  # the note level's block: 512 samples at 16 kHz
-LEVEL_FLOOR_DB = -80.0
-
-
-def level_blocks_db(audio: torch.Tensor, hop: int) -> torch.Tensor:
-    """``audio`` ``(B, T)`` -> each block of ``hop`` samples' mean square in dB ``(B, ceil(T / hop))``,
-    floored at ``LEVEL_FLOOR_DB`` (a last short block is averaged over the samples it has)."""
-    B, T = audio.shape
-    n = -(-T // hop)
-    power = F.pad(audio.detach().double() ** 2, (0, n * hop - T)).view(B, n, hop).sum(-1)
-    count = torch.full((n,), float(hop), dtype=torch.float64, device=audio.device)
-    count[-1] = T - (n - 1) * hop
-    floor = 10.0 ** (LEVEL_FLOOR_DB / 10)
-    return 10.0 * torch.log10(power / count + floor)
-
-
-def level_track(blocks_db: torch.Tensor, n_samples: int, hop: int, dtype: torch.dtype = torch.float32,
-                start: torch.Tensor | None = None) -> torch.Tensor:
-    """Block levels in dB ``(B, F)`` -> the input the network reads ``(B, 1, n_samples)``: ``(dB + 40) / 20``
-    interpolated linearly between block centres, held before the first and after the last; ``start``
-    ``(B,)``: each clip's first sample's offset from block 0's start (default 0)."""
-    B, n_blocks = blocks_db.shape
-    start = torch.zeros(B, dtype=torch.long) if start is None else start.reshape(-1).long().cpu()
-    t = start[:, None].double() + torch.arange(n_samples, dtype=torch.float64)  # (B, T) samples after block 0
-    pos = ((t + 0.5) / hop - 0.5).clamp(0, n_blocks - 1)  # in blocks, between centres
-    i0 = pos.floor().long()
-    i1 = (i0 + 1).clamp(max=n_blocks - 1)
-    w = pos - i0.double()
-    db = blocks_db.double().cpu()
-    track = torch.gather(db, 1, i0) * (1 - w) + torch.gather(db, 1, i1) * w
-    return ((track + 40.0) / 20.0)[:, None, :].to(device=blocks_db.device, dtype=dtype)
-
-
-def harmonic_phases(audio: torch.Tensor, pitch: torch.Tensor, harmonics: int, sample_rate: int) -> torch.Tensor:
-    """Each harmonic's phase in ``audio`` ``(B, T)`` at sample 0, ``(B, harmonics)`` radians."""
-    return _phases_along(audio, pitch_waves(pitch, audio.shape[-1], harmonics, sample_rate, dtype=torch.float64))
-
-
-def _phases_along(audio: torch.Tensor, waves: torch.Tensor) -> torch.Tensor:
-    """Each harmonic's phase in ``audio`` ``(B, T)`` against its phase-0 ``waves`` ``(B, 2K, T)`` (float64):
-    for ``x ~ A sin(w t + p)``, ``sum x sin(w t) ~ A T cos(p) / 2`` and ``sum x cos(w t) ~ A T sin(p) / 2``."""
-    k = waves.shape[1] // 2
-    x = audio.detach().double()[:, None, :]
-    along_sin = (x * waves[:, :k].to(x.device)).sum(-1)
-    along_cos = (x * waves[:, k:].to(x.device)).sum(-1)
-    return torch.atan2(along_cos, along_sin).cpu()
-
-
-def _shift_phases(waves: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
-    """Phase-0 ``waves`` ``(B, 2K, T)`` advanced by ``phase`` ``(B, K)`` radians: ``sin(a + p) = sin a cos p
-    + cos a sin p``, ``cos(a + p) = cos a cos p - sin a sin p`` (what ``pitch_waves`` gives with ``phase``)."""
-    k = waves.shape[1] // 2
-    sin, cos = waves[:, :k], waves[:, k:]
-    c, s = torch.cos(phase)[:, :, None].to(waves), torch.sin(phase)[:, :, None].to(waves)
-    return torch.cat([sin * c + cos * s, cos * c - sin * s], dim=1)
-
-
-def upsample_frames(frames: torch.Tensor, n_samples: int, hop: int) -> torch.Tensor:
-    """Linearly interpolate frame features ``(B, C, F)`` to samples ``(B, C, n_samples)``.
-
-    Frame ``f`` is centred on sample ``f * hop`` (the pipeline's ``center=True``);
-    samples past the last frame hold its value.
-    """
-    idx0, idx1, w = interpolation_table(n_samples, hop, frames.shape[-1], frames.device, frames.dtype)
-    return frames[..., idx0] * (1 - w) + frames[..., idx1] * w
-
-
-def all_pole_filter(excitation: torch.Tensor, coeffs: torch.Tensor, hop: int) -> torch.Tensor:
-    """``x[t] = e[t] - sum_k a[k - 1] x[t - k]`` with the coefficients ``(B, F, order)`` of the frame
-    nearest each sample, from zero history: excitation ``(B, T)`` -> ``(B, T)`` float64."""
-    import numpy as np
-
-    a = coeffs.double().cpu().numpy()
-    order = a.shape[-1]
-    e = excitation.double().cpu().numpy()
-    frame = frame_index(e.shape[-1], a.shape[1], hop).numpy()
-    x = np.zeros((e.shape[0], e.shape[1] + order))  # `order` zeros of history, then the output
-    for t in range(e.shape[1]):
-        x[:, t + order] = e[:, t] - (a[:, frame[t]] * x[:, t:t + order][:, ::-1]).sum(1)  # x[t-1] .. x[t-order]
-    return torch.from_numpy(x[:, order:]).to(excitation.device)
-
-
-def frame_index(n_samples: int, n_frames: int, hop: int, device=None) -> torch.Tensor:
-    """The frame nearest each sample ``(n_samples,)``: frame ``f`` is centred on sample ``f * hop``."""
-    return torch.clamp((torch.arange(n_samples, device=device) + hop // 2) // hop, max=n_frames - 1)
-
-
-def interpolation_table(n_samples: int, hop: int, n_frames: int, device=None, dtype=torch.float32):
-    """``(idx0, idx1, w)`` such that sample t = (1 - w) frame[idx0] + w frame[idx1]."""
-    t = torch.arange(n_samples, device=device)
-    idx0 = torch.clamp(t // hop, max=n_frames - 1)
-    idx1 = torch.clamp(idx0 + 1, max=n_frames - 1)
-    w = ((t - (t // hop) * hop).to(dtype) / hop)
-    w = torch.where(t // hop >= n_frames - 1, torch.zeros_like(w), w)
-    return idx0, idx1, w
-
 
 class WaveNet(nn.Module):
     """Causal dilated-convolution audio model with a mu-law categorical or logistic-mixture output.
@@ -526,7 +308,7 @@ class WaveNet(nn.Module):
                 raise ConfigError("this WaveNet needs a pitch (it is pitch-conditioned)")
             waves = pitch_waves(pitch.reshape(-1), n_samples, cfg.pitch_waves, cfg.sample_rate, dtype=torch.float64)
             if audio is not None:  # in step with the note: its phases, measured against these same waves
-                waves = _shift_phases(waves, _phases_along(audio, waves))
+                waves = shift_phases(waves, phases_along(audio, waves))
             parts.append(waves.to(device=pitch.device, dtype=dtype))
         if cfg.note_clock:
             if start is None:
@@ -567,21 +349,32 @@ class WaveNet(nn.Module):
         cfg = self.config
         if side is None and cfg.side_channels:
             side = self.onset_side_inputs(B, T, inputs.dtype, pitch, family)
-        gbias = self.global_bias(B, family, pitch)  # (B, L, 2R)
-        frames = self.frame_conditioning(mel) if self.local_proj is not None else None
-        if frames is not None:
+        add_local = None
+        if self.local_proj is not None:
+            frames = self.frame_conditioning(mel)  # (B, L, 2R, F)
             idx0, idx1, w = interpolation_table(T, cfg.features.hop_length, frames.shape[-1], inputs.device,
                                                 frames.dtype)
-        x = inputs.unsqueeze(1)
-        h = self.input(x if side is None else torch.cat([x, side.to(x)], dim=1))  # (B, R, T)
-        skip = 0
-        for i, d in enumerate(cfg.dilations):
-            conv = self.dilated[i]
-            z = F.conv1d(F.pad(h, (d, 0)), conv.weight, None, dilation=d)  # (B, 2R, T)
-            z = z + gbias[:, i, :, None]
-            if frames is not None:
+
+            def add_local(z: torch.Tensor, i: int) -> torch.Tensor:
                 fr = frames[:, i]  # (B, 2R, F)
-                z = z + fr[..., idx0] * (1 - w) + fr[..., idx1] * w
+                return z + fr[..., idx0] * (1 - w) + fr[..., idx1] * w
+
+        return self.network(inputs, self.global_bias(B, family, pitch), add_local, side)
+
+    def network(self, inputs: torch.Tensor, gbias: torch.Tensor, add_local=None,
+                side: torch.Tensor | None = None) -> torch.Tensor:
+        """The layers over ``inputs`` ``(B, W)`` -> ``(B, out_channels, W)``, given the gate biases ``gbias``
+        ``(B, L, 2R)`` (:meth:`global_bias`), ``add_local(z, i)`` -> layer ``i``'s gate input ``z``
+        ``(B, 2R, W)`` plus its local conditioning (None: none) and the side inputs ``(B, C, W)`` (or None).
+        :meth:`forward` and the naive generator (over a window of the past) both run this."""
+        x = inputs.unsqueeze(1)
+        h = self.input(x if side is None else torch.cat([x, side.to(x)], dim=1))  # (B, R, W)
+        skip = 0
+        for i, d in enumerate(self.config.dilations):
+            z = F.conv1d(F.pad(h, (d, 0)), self.dilated[i].weight, None, dilation=d)  # (B, 2R, W)
+            z = z + gbias[:, i, :, None]
+            if add_local is not None:
+                z = add_local(z, i)
             a, b = z.chunk(2, dim=1)
             g = torch.tanh(a) * torch.sigmoid(b)
             h = h + self.residual[i](g)

@@ -166,7 +166,7 @@ def vocode(source: str | os.PathLike, *, model: str = "wavenet-vocoder", vocoder
     >>> import soundart
     >>> clip = soundart.vocode("note.wav", beam=1, seed=0)  # doctest: +SKIP
     """
-    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_in_groups
+    from soundart.audio.wavenet_vocoder import DEFAULT_VOCODER_BEAM, vocode_in_groups
     from soundart.features import logmel_to_audio
     from soundart.runtime import make_generator
 

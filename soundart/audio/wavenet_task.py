@@ -253,7 +253,7 @@ def family_levels(notes, config: WaveNetConfig, peak: float, per_family: int = 2
     scaled to ``peak`` as in training; a family without notes gets the median over all of them."""
     import copy
 
-    from soundart.audio.wavenet import level_blocks_db
+    from soundart.audio.wavenet_notes import level_blocks_db
 
     hop, n_blocks = config.level_hop, config.level_blocks
     rows = list(notes.rows)
@@ -367,8 +367,8 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0, beam: int |
     the original's excitation through the model's codes and back through the all-pole filters
     (the same floor for that model).
     """
-    from soundart.audio.wavenet import mulaw_decode, mulaw_encode
-    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM, vocode_in_groups
+    from soundart.audio.wavenet_codes import mulaw_decode, mulaw_encode
+    from soundart.audio.wavenet_vocoder import DEFAULT_VOCODER_BEAM, vocode_in_groups
     from soundart.features import logmel, logmel_to_audio
 
     beam = DEFAULT_VOCODER_BEAM if beam is None else beam

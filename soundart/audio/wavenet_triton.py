@@ -7,7 +7,7 @@ well above the 62.5 us a sample that real time at 16 kHz allows. Here one progra
 ``CLIPS_PER_PROGRAM`` clips and loops over the samples inside the kernel, the layers' queues
 (Fast WaveNet) in device memory; a batch of 64 clips runs as 4 programs.
 
-The kernel follows the numba step (``wavenet_generate._step_python``) operation for
+The kernel follows the numba step (``wavenet_kernels._step_python``) operation for
 operation: the same queues, conditioning, inverse-CDF choice from the same uniforms, and
 linear prediction; only the order of each sum differs, so in float64 it gives the naive
 path's samples (``tests/audio/test_wavenet_triton.py`` runs it through Triton's interpreter
@@ -175,20 +175,20 @@ def _kernel():
 class TritonStepper:
     """Runs the Triton step over stretches of samples for one batch, from the fast path's arrays.
 
-    ``inputs`` are the numba step's numpy arrays (``wavenet_generate._FastInputs``), copied here to
+    ``inputs`` are the numba step's numpy arrays (``wavenet_kernels.FastInputs``), copied here to
     ``device`` in ``dtype`` and padded; the running state (``state``, ``prev``, ``audio``, ``out``)
     keeps its rows in the numba layout, so a beam search can reorder them between stretches.
     """
 
     def __init__(self, inputs, device: torch.device, dtype: torch.dtype):
         self.kernel = _kernel()
-        w = inputs.weights
-        L, R, _ = w["wa"].shape
-        S, K = w["wskip"].shape[2], w["wo2"].shape[1]
+        w, inputs, running = inputs  # weights, conditioning, running state (wavenet_kernels.FastInputs)
+        L, R, _ = w.wa.shape
+        S, K = w.wskip.shape[2], w.wo2.shape[1]
         RP, SP, KP = _padded(R), _padded(S), _padded(K)
         order = inputs.coeffs.shape[2]
         OP = _padded(order)
-        B = inputs.out.shape[0]
+        B = running.out.shape[0]
         self.shape = dict(L=L, RP=RP, SP=SP, KP=KP, OP=OP)
 
         def put(t, shape, fill=0.0):
@@ -197,17 +197,17 @@ class TritonStepper:
             full[tuple(slice(0, n) for n in t.shape)] = t
             return full.to(device).contiguous()
 
-        wa, wb = (torch.as_tensor(w[n]) for n in ("wa", "wb"))
-        NS = w["wside"].shape[0]  # side inputs: none -> one row of zeros, never read (no null pointers)
+        wa, wb = torch.as_tensor(w.wa), torch.as_tensor(w.wb)
+        NS = w.wside.shape[0]  # side inputs: none -> one row of zeros, never read (no null pointers)
         self.weights = [
-            put(w["win"], (RP,)), put(w["bin"], (RP,)), put(w["wside"], (max(NS, 1), RP)),
+            put(w.win, (RP,)), put(w.bin, (RP,)), put(w.wside, (max(NS, 1), RP)),
             put(wa[:, :, :R], (L, RP, RP)), put(wa[:, :, R:], (L, RP, RP)),
             put(wb[:, :, :R], (L, RP, RP)), put(wb[:, :, R:], (L, RP, RP)),
-            put(w["wres"], (L, RP, RP)), put(w["bres"], (L, RP)),
-            put(w["wskip"], (L, RP, SP)), put(w["bskip"], (SP,)),
-            put(w["wo1"], (SP, SP)), put(w["bo1"], (SP,)),
-            put(w["wo2"], (SP, KP)), put(w["bo2"], (KP,), fill=float("-inf")),
-            torch.as_tensor(w["dil"]).to(device),
+            put(w.wres, (L, RP, RP)), put(w.bres, (L, RP)),
+            put(w.wskip, (L, RP, SP)), put(w.bskip, (SP,)),
+            put(w.wo1, (SP, SP)), put(w.bo1, (SP,)),
+            put(w.wo2, (SP, KP)), put(w.bo2, (KP,), fill=float("-inf")),
+            torch.as_tensor(w.dil).to(device),
         ]
         gb = torch.as_tensor(inputs.gbias)
         self.gbias = [put(gb[..., :R], (B, L, RP)), put(gb[..., R:], (B, L, RP))]
@@ -223,10 +223,10 @@ class TritonStepper:
         self.coeffs = put(inputs.coeffs, (B, self.n_frames, OP))
         self.scale = put(inputs.scale, tuple(inputs.scale.shape))
         self.values = torch.as_tensor(inputs.code_values).to(device=device, dtype=dtype)
-        self.state = put(inputs.state, (B, L, inputs.state.shape[2], RP))
-        self.prev = put(inputs.prev, (B,))
-        self.audio = put(inputs.audio, tuple(inputs.audio.shape))
-        self.out = torch.as_tensor(inputs.out).to(device).contiguous()
+        self.state = put(running.state, (B, L, running.state.shape[2], RP))
+        self.prev = put(running.prev, (B,))
+        self.audio = put(running.audio, tuple(running.audio.shape))
+        self.out = torch.as_tensor(running.out).to(device).contiguous()
         # everything but the stretch's bounds is fixed for the batch (a beam search reorders the
         # running tensors' rows in place)
         mixtures = inputs.mixtures

@@ -9,14 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from soundart.audio.wavenet import (
-    WaveNet,
-    WaveNetConfig,
-    mulaw_companded,
-    mulaw_decode,
-    mulaw_encode,
-    upsample_frames,
-)
+from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet_codes import mulaw_companded, mulaw_decode, mulaw_encode, upsample_frames
 from soundart.errors import BadInputError, ConfigError
 
 
@@ -246,7 +240,7 @@ def test_generator_crops_scaled_to_a_peak_and_kept_within_the_held_part(tiny_not
 
 def test_logistic_mixture_nll_is_the_bins_probability():
     """The discretized-logistic loss equals -log of the bin's mass, computed directly, incl. the two end bins."""
-    from soundart.audio.wavenet import LEVELS, level_decode, level_encode, level_value, logistic_mixture_nll
+    from soundart.audio.wavenet_codes import LEVELS, level_decode, level_encode, level_value, logistic_mixture_nll
 
     codes = torch.tensor([[0, 1000, 32768, 40000, 65535]])
     assert torch.equal(level_encode(level_decode(codes)), codes)
@@ -370,7 +364,7 @@ def test_input_noise_only_in_training():
 
 def test_pitch_waves_are_in_step_with_the_note():
     """Training reads harmonics in the phase measured in the crop; sampling starts them at phase 0."""
-    from soundart.audio.wavenet import harmonic_phases, pitch_waves
+    from soundart.audio.wavenet_notes import harmonic_phases, pitch_waves
 
     t = torch.arange(2048, dtype=torch.float64) / 16000
     f0 = 440 * 2 ** ((60 - 69) / 12)
@@ -396,7 +390,7 @@ def test_pitch_waves_are_in_step_with_the_note():
 
 
 def test_note_clock_counts_from_the_onset():
-    from soundart.audio.wavenet import note_clock
+    from soundart.audio.wavenet_notes import note_clock
 
     clock = note_clock(torch.tensor([0, 400]), 800, 3, 16000, dtype=torch.float64)
     assert clock.shape == (2, 3, 800) and (clock[0, :, 0] == 1).all()
@@ -438,7 +432,7 @@ def test_generator_with_pitch_waves_plays_the_asked_pitch():
 
 def test_note_level_blocks_and_track():
     """A block's level is its mean square in dB; the track interpolates between block centres."""
-    from soundart.audio.wavenet import LEVEL_FLOOR_DB, level_blocks_db, level_track
+    from soundart.audio.wavenet_notes import LEVEL_FLOOR_DB, level_blocks_db, level_track
 
     t = torch.arange(1100, dtype=torch.float64)
     amplitude = torch.where(t < 512, 0.5, 0.05)
@@ -463,7 +457,7 @@ def test_note_level_trained_as_read_and_sampled_from_the_family_median(tiny_note
     """Training reads each crop's own level; sampling (and the as-sampled NLL) the family's median level,
     which the recipe measures on the training notes and the checkpoint keeps."""
     from soundart import checkpoint
-    from soundart.audio.wavenet import level_blocks_db, level_track
+    from soundart.audio.wavenet_notes import level_blocks_db, level_track
     from soundart.audio.wavenet_task import WaveNetDataConfig, _notes, family_levels, load_clips
 
     torch.manual_seed(0)

@@ -16,9 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
-from soundart.audio.wavenet_generate import _kernel, compile_ahead
+from soundart.audio.wavenet_generate import compile_ahead
+from soundart.audio.wavenet_kernels import kernel
 compile_ahead()
-stats = _kernel().stats
+stats = kernel().stats
 print(json.dumps({"hits": sum(stats.cache_hits.values()), "misses": sum(stats.cache_misses.values())}))
 """
 

@@ -8,7 +8,8 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig, mulaw_decode
+from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet_codes import mulaw_decode
 from soundart.audio.wavenet_generate import generate, generate_audio
 from soundart.cli import cli
 from soundart.errors import ConfigError
@@ -137,7 +138,7 @@ def test_fast_equals_naive_linear_prediction(output, synthesis_order):
 def test_beam_search_follows_the_mel(lpc_order):
     """The mel-guided beam search: its clip matches the given log-mel better than plain samples do,
     its codes and audio come from one traced-back path, and it is seeded like plain sampling."""
-    from soundart.audio.wavenet_generate import BEAM_CHILDREN
+    from soundart.audio.wavenet_beam import BEAM_CHILDREN
     from soundart.features import logmel
 
     model = _model(local=True, lpc_order=lpc_order)
@@ -161,7 +162,7 @@ def test_beam_search_follows_the_mel(lpc_order):
     codes = generate(model, n, mel=mel, seed=0, beam=4, dtype=torch.float64)
     audio = generate_audio(model, n, mel=mel, seed=0, beam=4, dtype=torch.float64).double()
     if lpc_order:
-        from soundart.audio.wavenet import frame_index
+        from soundart.audio.wavenet_codes import frame_index
 
         coeffs, scale = model.lpc_coefficients(mel, sampling=True)
         f = frame_index(n, scale.shape[1], cfg.hop_length)
@@ -188,7 +189,8 @@ def test_linear_prediction_leaves_a_small_excitation():
     models is far quieter than the tone (measured on rendered notes: -18 dB at order 16), its
     level estimated from the mel is right within a factor of 4, and the codes take the tone back
     to within their 8-bit rounding."""
-    from soundart.audio.wavenet import EXCITATION_HEADROOM, NOTES_FEATURES, frame_index
+    from soundart.audio.wavenet import NOTES_FEATURES
+    from soundart.audio.wavenet_codes import EXCITATION_HEADROOM, frame_index
 
     model = WaveNet(WaveNetConfig(local=True, lpc_order=16))
     mel = _tone_mel(NOTES_FEATURES, 1.0)
@@ -356,7 +358,8 @@ def test_cli_vocode_bad_mels(checkpoints, tmp_path):
 def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypatch, tmp_path):
     """Many clips (``synth vae -n 100 --vocoder wavenet``) are searched in groups that fit the
     memory limit; one clip longer than the limit is a one-line ConfigError."""
-    import soundart.audio.wavenet_generate as wg
+    import soundart.audio.wavenet_vocoder as wg
+    from soundart.audio.wavenet_beam import BEAM_CHILDREN
 
     _, voc, cfg = checkpoints
     mel = torch.stack([_tone_mel(cfg, 0.1)[0] + shift for shift in (0.0, -3.0, -6.0)])  # 3 clips
@@ -364,11 +367,11 @@ def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypa
     n = (mel.shape[-1] - 1) * cfg.hop_length
     assert whole.shape == (3, n)
     # room for two clips' paths per search: clips 0-1 from seed 4, clip 2 alone from seed 5
-    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 2 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
+    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 2 * 2 * BEAM_CHILDREN * n / cfg.sr)
     split = wg.vocode_wavenet(mel, cfg, model=str(voc), seed=4, beam=2)
     assert torch.equal(split[:2], whole[:2])
     assert torch.equal(split[2:], wg.vocode_wavenet(mel[2:], cfg, model=str(voc), seed=5, beam=2))
-    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 0.5 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
+    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 0.5 * 2 * BEAM_CHILDREN * n / cfg.sr)
     with pytest.raises(ConfigError, match="per clip is above the WaveNet vocoder's limit"):
         wg.vocode_wavenet(mel, cfg, model=str(voc), seed=4, beam=2)
 
@@ -376,7 +379,7 @@ def test_vocode_wavenet_splits_a_batch_over_the_beam_limit(checkpoints, monkeypa
     stack = tmp_path / "three.npy"
     np.save(stack, mel.numpy())
     out = tmp_path / "three.wav"
-    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 2 * 2 * wg.BEAM_CHILDREN * n / cfg.sr)
+    monkeypatch.setattr(wg, "MAX_BEAM_PATH_SECONDS", 2 * 2 * BEAM_CHILDREN * n / cfg.sr)
     result = CliRunner().invoke(cli, ["vocode", str(stack), "--model", str(voc), "--beam", "2", "--seed", "4",
                                       "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -388,7 +391,7 @@ def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path
     """The shipped vocoder samples through order-256 filters (trained at 64); on mels far sparser
     than its training notes (a sawtooth, pure tones) they ring until the samples clip, and those
     clips are vocoded again through the training order, keeping the closer one."""
-    from soundart.audio.wavenet_generate import SATURATED_L1_DB, clip_logmel_l1, vocode_in_groups
+    from soundart.audio.wavenet_vocoder import SATURATED_L1_DB, clip_logmel_l1, vocode_in_groups
     from soundart.features import logmel
     from soundart.models import load_model
 
@@ -418,7 +421,7 @@ def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path
 
 
 def test_cli_vocode_help_states_the_default_beam():
-    from soundart.audio.wavenet_generate import DEFAULT_VOCODER_BEAM
+    from soundart.audio.wavenet_vocoder import DEFAULT_VOCODER_BEAM
 
     result = CliRunner().invoke(cli, ["vocode", "--help"], terminal_width=200)
     assert f"[default: {DEFAULT_VOCODER_BEAM}]" in result.output, result.output
