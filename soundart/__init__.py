@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 # public name -> "module:attribute"
 _API: dict[str, str] = {
     "sketch": "soundart.music.sketch:sketch",
+    "analyze": "soundart.listen.analyze:analyze",
     "load_model": "soundart.models:load_model",
     "save": "soundart.checkpoint:save",
     "load": "soundart.checkpoint:load",

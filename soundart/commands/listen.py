@@ -105,6 +105,8 @@ def analyze(paths: tuple[str, ...], recursive: bool, fmt: str | None, top: int, 
     if resume:
         if output is None:
             raise ConfigError("--resume needs -o FILE: the output to read and append to")
+        if fmt not in ("jsonl", "csv"):
+            raise ConfigError(f"--resume needs --format jsonl or csv (a {fmt} output cannot be appended to)")
         if force:
             raise ConfigError("--resume appends to -o FILE and --force would replace it; give one of them")
         skip = done_files(output, fmt, segments)

@@ -154,9 +154,9 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _top(names: tuple[str, ...] | list[str], probs: np.ndarray, k: int) -> list[tuple[str, float]]:
+def _top(names: tuple[str, ...] | list[str], probs: np.ndarray, k: int) -> list[list[str | float]]:
     order = np.argsort(-probs)[:k]
-    return [(names[i], round(float(probs[i]), 3)) for i in order]
+    return [[names[i], round(float(probs[i]), 3)] for i in order]  # lists: a record is what its JSON reads back
 
 
 def summarize(model: Any, probs: dict[str, np.ndarray], top: int) -> dict[str, Any]:

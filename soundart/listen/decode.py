@@ -81,8 +81,9 @@ def read_audio(path: str, sr: int, max_seconds: float | None = None) -> Decoded:
         if info.frames > 0 and want * info.channels * 4 > BLOCK_BYTES:
             audio = _read_blocks(p, info, sr, want)
         else:
-            audio = load_audio(p, sr=sr)[0][0].numpy()
-            want = info.frames
+            cut = want / info.samplerate if 0 < want < info.frames else None
+            audio = load_audio(p, sr=sr, duration=cut)[0][0].numpy()
+            want = want if cut else info.frames
     warnings = [f"{p}: decoder: {line}" for line in dict.fromkeys(chatter.lines())]
     got_native = audio.shape[0] * info.samplerate / sr
     # the header's length against what decoded: a FLAC or AIFF cut at a frame boundary says so only

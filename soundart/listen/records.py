@@ -27,7 +27,7 @@ FORMATS = ("table", "json", "jsonl", "csv")
 # (column, width) of the table; the file name comes last so that rows stream with fixed widths
 TABLE_COLUMNS = [("duration_s", 10), ("genre", 10), ("genre_p", 7), ("mood", 15), ("mood_p", 6),
                  ("valence", 7), ("arousal", 7), ("tempo_bpm", 9), ("key", 8), ("loudness_lufs", 13),
-                 ("brightness_hz", 13), ("note", 6), ("file", 0)]
+                 ("brightness_hz", 13), ("note", 12), ("file", 0)]
 CSV_COLUMNS = ["file", "duration_s", "genre", "genre_p", "genres", "mood", "mood_p", "moods", "valence",
                "arousal", "tags", "emotions", "tempo_bpm", "beat_strength", "key", "key_confidence",
                "loudness_lufs", "loudness_range_lu", "brightness_hz", "onset_rate", "short", "silent",
@@ -83,7 +83,8 @@ def _cell(value: Any) -> str:
 
 
 def _note(rec: dict[str, Any]) -> str:
-    return ",".join(k for k in ("silent", "short") if rec.get(k)) + (",cut" if "analysed_s" in rec else "")
+    """silent, short, cut (only the first --max-duration seconds analysed): at most 12 characters."""
+    return ",".join([k for k in ("silent", "short") if rec.get(k)] + (["cut"] if "analysed_s" in rec else []))
 
 
 class RecordWriter:
