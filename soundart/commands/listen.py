@@ -75,7 +75,7 @@ finished so far is in the output, and --resume goes on from there."""
                    "hold every file exactly once.")
 @click.option("--resume", is_flag=True,
               help="Skip the files already in the -o FILE (jsonl or csv) and append to it; start it if absent.")
-@click.option("--max-duration", type=float, default=3600.0, show_default=True, callback=_seconds,
+@click.option("--max-duration", type=float, default=1800.0, show_default=True, callback=_seconds,
               help="Seconds of each file to analyse; a longer file is analysed on its start (analysed_s).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write to FILE, not stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
@@ -89,35 +89,58 @@ def analyze(paths: tuple[str, ...], recursive: bool, fmt: str | None, top: int, 
     Each file's record is written as soon as it is done. A file that cannot be
     analysed is reported on stderr (name and reason) and the run goes on.
     """
-    import os
-    import signal
-
-    from soundart.errors import ConfigError
-    from soundart.io import check_output_path
     from soundart.listen.analyze import analyze as run
     from soundart.listen.analyze import parse_shard
-    from soundart.listen.records import RecordWriter, done_files, format_for
+    from soundart.listen.records import Output, format_for
 
     fmt = format_for(output, fmt)
     with flags_in_errors({"shard": "--shard"}):
         part = parse_shard(shard)
-    skip: set[str] = set()
-    if resume:
-        if output is None:
-            raise ConfigError("--resume needs -o FILE: the output to read and append to")
-        if fmt not in ("jsonl", "csv"):
-            raise ConfigError(f"--resume needs --format jsonl or csv (a {fmt} output cannot be appended to)")
-        if force:
-            raise ConfigError("--resume appends to -o FILE and --force would replace it; give one of them")
-        skip = done_files(output, fmt, segments)
-        check_output_path(output, force=True)
-    elif output is not None:
-        check_output_path(output, force)
+    skip = _prepare_output(output, fmt, segments, resume, force)
+    out = Output(output, fmt, segments=segments, append=resume)
     results = run(list(paths), model=model, device=device, workers=workers, top=top, segments=segments,
                   recursive=recursive, shard=part, skip=skip, max_duration=max_duration, progress=not quiet)
-    writer, stream = None, None
+    analysed, failed, interrupted = _drain(results, out, skip)
+    done = f"; {len(skip)} were already in {output}" if resume else ""
+    if interrupted:
+        where = (f"all in {output}: run the same command with --resume to go on" if output
+                 else "all written to stdout (write to -o FILE to be able to --resume)")
+        click.echo(f"interrupted: {analysed + failed} files finished this run{done}; {where}", err=True)
+        sys.exit(130)
+    if failed:
+        click.echo(f"{failed} of {failed + analysed} inputs failed; {analysed} analysed{done}", err=True)
+        sys.exit(1)
+    if resume and not quiet:
+        click.echo(f"{analysed} analysed{done}", err=True)
+
+
+def _prepare_output(output: Path | None, fmt: str, segments: bool, resume: bool, force: bool) -> set[str]:
+    """Check -o/--resume/--force before any work; the files a resumed output already holds."""
+    from soundart.errors import ConfigError
+    from soundart.io import check_output_path
+    from soundart.listen.records import done_files
+
+    if not resume:
+        if output is not None:
+            check_output_path(output, force)
+        return set()
+    if output is None:
+        raise ConfigError("--resume needs -o FILE: the output to read and append to")
+    if fmt not in ("jsonl", "csv"):
+        raise ConfigError(f"--resume needs --format jsonl or csv (a {fmt} output cannot be appended to)")
+    if force:
+        raise ConfigError("--resume appends to -o FILE and --force would replace it; give one of them")
+    skip = done_files(output, fmt, segments)
+    check_output_path(output, force=True)
+    return skip
+
+
+def _drain(results, out, skip: set[str]) -> tuple[int, int, bool]:
+    """Write each record as it comes, say what went wrong on stderr; (analysed, failed, interrupted)."""
+    import os
+    import signal
+
     analysed = failed = 0
-    interrupted = False
     try:
         for rec in results:
             if "error" in rec:
@@ -132,33 +155,14 @@ def analyze(paths: tuple[str, ...], recursive: bool, fmt: str | None, top: int, 
                 if "analysed_s" in rec:
                     _say(f"note: {rec['file']}: {_clock(rec['duration_s'])} long; analysed its first "
                          f"{_clock(rec['analysed_s'])} (--max-duration)")
-            if writer is None:  # opened on the first record: a refused run leaves no file behind
-                stream = sys.stdout if output is None else open(output, "a" if resume else "w", encoding="utf-8")
-                header = not (resume and output.stat().st_size > 0)
-                writer = RecordWriter(stream, fmt, str(output or "stdout"), segments=segments, header=header)
-            writer.write(rec)
+            out.write(rec)
     except KeyboardInterrupt:
-        interrupted = True
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean-up
+        return analysed, failed, True
     finally:
-        results.close()
-        try:
-            if writer is not None:
-                writer.close()
-        finally:
-            if stream is not None and stream is not sys.stdout:
-                stream.close()
-    done = f"; {len(skip)} were already in {output}" if resume else ""
-    if interrupted:
-        where = (f"all in {output}: run the same command with --resume to go on" if output
-                 else "all written to stdout (write to -o FILE to be able to --resume)")
-        click.echo(f"interrupted: {analysed + failed} files finished this run{done}; {where}", err=True)
-        sys.exit(130)
-    if failed:
-        click.echo(f"{failed} of {failed + analysed} inputs failed; {analysed} analysed{done}", err=True)
-        sys.exit(1)
-    if resume and not quiet:
-        click.echo(f"{analysed} analysed{done}", err=True)
+        results.close()  # the workers stop here, before anything else is printed
+        out.close()
+    return analysed, failed, False
 
 
 def _read_eval_items(data: Path, split_cfg: dict[str, Any]):

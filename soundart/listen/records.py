@@ -16,6 +16,7 @@ import io
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -157,6 +158,38 @@ class RecordWriter:
         """Finish the output: close the JSON array (also after an interruption, so it stays valid)."""
         if self.fmt == "json":
             self._emit("[\n]\n" if self.count == 0 else "\n]\n")
+
+
+class Output:
+    """Records to stdout or to a file opened on the first record (a run refused before any record
+    leaves no file behind); ``append`` goes on with an earlier output (``--resume``)."""
+
+    def __init__(self, path: Path | None, fmt: str, segments: bool = False, append: bool = False) -> None:
+        self.path, self.fmt, self.segments, self.append = path, fmt, segments, append
+        self.stream: IO[str] | None = None
+        self.writer: RecordWriter | None = None
+
+    def write(self, rec: dict[str, Any]) -> None:
+        if self.writer is None:
+            if self.path is None:
+                self.stream = sys.stdout
+            else:
+                try:
+                    self.stream = open(self.path, "a" if self.append else "w", encoding="utf-8")
+                except OSError as exc:
+                    raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+            header = not (self.append and self.path is not None and self.path.stat().st_size > 0)
+            self.writer = RecordWriter(self.stream, self.fmt, str(self.path or "stdout"), self.segments, header)
+        self.writer.write(rec)
+
+    def close(self) -> None:
+        try:
+            if self.writer is not None:
+                self.writer.close()
+        finally:
+            if self.stream is not None and self.stream is not sys.stdout:
+                with contextlib.suppress(OSError):
+                    self.stream.close()
 
 
 def done_files(path: str | os.PathLike, fmt: str, segments: bool = False) -> set[str]:
