@@ -64,18 +64,18 @@ finished so far is in the output, and --resume goes on from there."""
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default=None,
               help="Output format [default: from the -o suffix (.jsonl .json .csv), else table]. "
                    "Every format is written file by file as the run goes.")
-@click.option("--top", default="3", show_default=True, callback=_whole("--top", 1, 1000),
+@click.option("--top", default="3", show_default=True, metavar="K", callback=_whole("--top", 1, 1000),
               help="Labels with probabilities listed per head.")
 @click.option("--segments", is_flag=True, help="Report genre and mood per ~3 s segment over time.")
 @click.option("--model", default="listen", show_default=True, help="Shipped model name or checkpoint path.")
-@click.option("--workers", default=None, callback=_whole("--workers", 1, 256),
+@click.option("--workers", default=None, metavar="N", callback=_whole("--workers", 1, 256),
               help="Decoding processes (default: up to 2).")
 @click.option("--shard", default=None, metavar="K/N",
               help="Analyse part K of N (1-based) of the sorted files, for job arrays: parts 1/N .. N/N "
                    "hold every file exactly once.")
 @click.option("--resume", is_flag=True,
               help="Skip the files already in the -o FILE (jsonl or csv) and append to it; start it if absent.")
-@click.option("--max-duration", type=float, default=1800.0, show_default=True, callback=_seconds,
+@click.option("--max-duration", type=float, default=1800.0, show_default=True, metavar="SECONDS", callback=_seconds,
               help="Seconds of each file to analyse; a longer file is analysed on its start (analysed_s).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write to FILE, not stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
