@@ -83,7 +83,7 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, *,
 
     Parameters
     ----------
-    fn, init : picklable top-level functions; ``init()`` runs once in each worker.
+    fn, init : picklable top-level functions; ``init()`` runs once in each worker process.
     items : the jobs (a list of paths, say).
     workers : processes; 1 or fewer runs everything in the calling process.
     on_crash : the result to yield for an item whose worker died, from (item, exit code);
@@ -92,9 +92,7 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, *,
         memory when the consumer is slower than the workers.
     """
     n = len(items)
-    if workers <= 1 or n <= 1:
-        if init is not None and n:
-            init()
+    if workers <= 1 or n <= 1:  # no worker: ``init`` is for worker processes, not the caller's
         for item in items:
             yield fn(item)
         return
