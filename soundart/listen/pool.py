@@ -8,7 +8,8 @@ has its own pipe and takes one job at a time:
 
 * workers ignore SIGINT, so Ctrl-C reaches the main process only; whenever the consumer stops
   (an exception, ``close()``, the end) the workers are terminated and joined with a timeout;
-* at most ``window`` jobs are out between the last result yielded and the newest job sent;
+* at most ``window`` jobs are out between the last result yielded and the newest job sent, and
+  each worker has its next job waiting in its pipe;
 * a worker that dies is replaced, and its job's result is ``on_crash(item, exitcode)``.
 
 Results come back in the order of ``items``.
@@ -18,11 +19,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import signal
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing.connection import wait
 from typing import Any
 
 JOIN_TIMEOUT_S = 1.0
+PREFETCH = 4  # jobs queued in a worker's pipe: enough that it never idles while this process is descheduled
 
 
 def _serve(conn, fn: Callable[[Any], Any], init: Callable[[], None] | None) -> None:
@@ -53,7 +56,7 @@ class _Worker:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
         child.close()
-        self.job: int | None = None
+        self.jobs: deque[int] = deque()  # sent to it, in the order it will do them
 
     def stop(self, terminate: bool) -> None:
         if not terminate:
@@ -88,7 +91,7 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, *,
     workers : processes; 1 or fewer runs everything in the calling process.
     on_crash : the result to yield for an item whose worker died, from (item, exit code);
         default: raise ``RuntimeError``.
-    window : most jobs sent ahead of the next result to yield (default 4 per worker): what bounds
+    window : most jobs sent ahead of the next result to yield (default 8 per worker): what bounds
         memory when the consumer is slower than the workers.
     """
     n = len(items)
@@ -97,41 +100,49 @@ def ordered_map(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, *,
             yield fn(item)
         return
     workers = min(workers, n)
-    window = max(workers, window or 4 * workers)
+    window = max(PREFETCH * workers, window or 8 * workers)
     ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
     pool: list[_Worker] = []
     done: dict[int, Any] = {}
+    again: list[int] = []  # jobs queued on a worker that died before it reached them
     sent = given = 0
     finished = False
     try:
         pool = [_Worker(ctx, fn, init) for _ in range(workers)]
         while given < n:
             for i, w in enumerate(pool):
-                if w.job is None and not w.proc.is_alive():  # killed between jobs from outside
+                if not w.jobs and not w.proc.is_alive():  # killed between jobs from outside
                     w.stop(terminate=True)
-                    pool[i] = w = _Worker(ctx, fn, init)
-                if w.job is None and sent < n and sent - given < window:
-                    w.conn.send((sent, items[sent]))
-                    w.job, sent = sent, sent + 1
+                    pool[i] = _Worker(ctx, fn, init)
+            # each worker holds its next job in its pipe, so it never waits while this process
+            # runs the classifier on the previous result
+            for w in sorted(pool, key=lambda w: len(w.jobs)):
+                while len(w.jobs) < PREFETCH and (again or (sent < n and sent - given < window)):
+                    job = again.pop(0) if again else sent
+                    sent += job == sent
+                    w.conn.send((job, items[job]))
+                    w.jobs.append(job)
             if given in done:
                 yield done.pop(given)
                 given += 1
                 continue
-            busy = [w for w in pool if w.job is not None]
+            busy = [w for w in pool if w.jobs]
             ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy])
             for i, w in enumerate(pool):
-                if w.job is None or (w.conn not in ready and w.proc.sentinel not in ready):
+                if not w.jobs or (w.conn not in ready and w.proc.sentinel not in ready):
                     continue
                 try:
                     index, result = w.conn.recv()
                     done[index] = result
-                    w.job = None
+                    w.jobs.remove(index)
                 except (EOFError, OSError):  # died mid-job: report the job, start a fresh worker
                     w.proc.join(JOIN_TIMEOUT_S)
                     code = w.proc.exitcode if w.proc.exitcode is not None else -1
+                    lost = w.jobs.popleft()
                     if on_crash is None:
-                        raise RuntimeError(f"a worker died (exit code {code}) on {items[w.job]!r}") from None
-                    done[w.job] = on_crash(items[w.job], code)
+                        raise RuntimeError(f"a worker died (exit code {code}) on {items[lost]!r}") from None
+                    done[lost] = on_crash(items[lost], code)
+                    again = sorted(again + list(w.jobs))
                     w.stop(terminate=True)
                     pool[i] = _Worker(ctx, fn, init)
         finished = True
