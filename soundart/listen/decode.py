@@ -221,8 +221,10 @@ def _walk_mpeg(data, size: int) -> str | None:
     kind = _frame_header(data, first)[0]
     declared = _xing_frames(data, first, end)
     pos, frames = first, 0
+    known: dict[bytes, tuple | None] = {}  # a stream repeats few distinct headers: parse each once
     while pos + 4 <= end:
-        head = _frame_header(data, pos)
+        key = data[pos:pos + 3]
+        head = known[key] if key in known else known.setdefault(key, _frame_header(data, pos))
         if head is None or head[0] != kind:
             return f"corrupt file (the MPEG stream loses sync at byte {pos} of {size})"
         if pos + head[1] > end:
