@@ -270,13 +270,10 @@ def analyze(paths: str | os.PathLike | Iterable[str | os.PathLike], *, model: st
     ...     elif not rec["silent"]:
     ...         print(rec["file"], rec["genre"], rec["mood"], rec["tempo_bpm"])
     """
-    import torch
-
-    from soundart.listen.pool import ordered_map
     from soundart.models import load_model
-    from soundart.progress import progress as progress_bar
     from soundart.runtime import resolve_device
 
+    # everything a caller can get wrong is checked here, at the call, not at the first record
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     paths = [os.fspath(p) for p in paths]
@@ -287,18 +284,30 @@ def analyze(paths: str | os.PathLike | Iterable[str | os.PathLike], *, model: st
         files = shard_files(files, *part)
     done = {os.path.normpath(os.fspath(s)) for s in skip}
     todo = [f for f in files if os.path.normpath(f) not in done]
+    net = dev = None
+    if todo:
+        dev = resolve_device(device)
+        net = load_model(model, device=dev, expect_kind="listen-cnn")
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1)
+    return _stream(failures, todo, len(files), net, dev, workers, top, segments, max_duration, progress)
+
+
+def _stream(failures: list[dict[str, Any]], todo: list[str], total: int, net: Any, dev: Any, workers: int,
+            top: int, segments: bool, max_duration: float | None, progress: bool) -> Iterator[dict[str, Any]]:
+    import torch
+
+    from soundart.listen.pool import ordered_map
+    from soundart.progress import progress as progress_bar
+
     yield from failures
     if not todo:
         return
-    dev = resolve_device(device)
-    net = load_model(model, device=dev, expect_kind="listen-cnn")
-    if workers is None:
-        workers = min(2, os.cpu_count() or 1)
     if workers > 1 and len(todo) > 1 and dev.type == "cpu":
         torch.set_num_threads(1)  # the workers use the other cores
     jobs = [(f, net.config.features.to_dict(), max_duration) for f in todo]
     results = ordered_map(_front_end_safe, jobs, workers, init=_init_worker, on_crash=_worker_died)
-    bar = progress_bar(total=len(files), initial=len(files) - len(todo), desc="analyze", unit="file",
+    bar = progress_bar(total=total, initial=total - len(todo), desc="analyze", unit="file",
                        quiet=not progress or len(todo) < 2)
     try:
         for res in results:

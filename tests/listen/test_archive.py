@@ -212,3 +212,23 @@ def test_ctrl_c_with_stdout_redirected_keeps_what_was_written(tiny_model, tmp_pa
     else:
         rows = out.read_text().splitlines()[2:]
         assert len(rows) >= 18 and all(row.endswith(".wav") for row in rows)
+
+
+def test_api_checks_its_arguments_at_the_call(tiny_model, folder, tmp_path):
+    from soundart.errors import ConfigError, ModelError
+
+    for bad in ({"shard": "3/2"}, {"shard": (0, 0)}, {"top": 0}, {"workers": 0}, {"max_duration": float("nan")}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            soundart.analyze(folder, model=str(tiny_model), **bad)  # raised before any iteration
+    with pytest.raises(ModelError, match="nope"):
+        soundart.analyze(folder, model=str(tmp_path / "nope"), recursive=True)
+
+
+def test_a_caller_that_stops_early_stops_the_workers(tiny_model, folder):
+    import multiprocessing as mp
+
+    records = soundart.analyze(folder, model=str(tiny_model), recursive=True, workers=2)
+    first = next(records)
+    assert first["file"].endswith(".wav") and len(mp.active_children()) == 2
+    records.close()
+    assert mp.active_children() == []
