@@ -139,19 +139,21 @@ class RecordWriter:
         return "".join(line + "\n" for line in lines)
 
     def write(self, rec: dict[str, Any]) -> None:
-        """Write one record; a failure record (``"error"``) goes to JSON/JSONL/CSV, not to the table."""
+        """Write one record; a failure record (``"error"``) goes to JSON/JSONL/CSV (with ``--segments``: a
+        row with the file name alone), not to the table."""
         if self.fmt == "jsonl":
             self._emit(json.dumps(rec, ensure_ascii=False) + "\n")
         elif self.fmt == "json":
             body = "\n".join("  " + line for line in json.dumps(rec, indent=2, ensure_ascii=False).splitlines())
             self._emit(("[\n" if self.count == 0 else ",\n") + body)
-        elif "error" in rec:
-            if self.fmt == "csv" and not self.segments:
-                self._emit(self._csv_rows([rec]))
-        else:
+        elif self.fmt == "csv":
+            rows = [{"file": rec["file"], **s} for s in rec.get("segments", [])] if self.segments else [rec]
+            # a failed or silent file has no segments: a row with its name alone, so --resume sees it
+            self._emit(self._csv_rows(rows or [{"file": rec["file"]}]))
+        elif "error" not in rec:
             rows = [{"file": rec["file"], **s} for s in rec.get("segments", [])] if self.segments else [rec]
             if rows or self.header:
-                self._emit(self._csv_rows(rows) if self.fmt == "csv" else self._table_rows(rows))
+                self._emit(self._table_rows(rows))
         self.count += 1
 
     def close(self) -> None:
