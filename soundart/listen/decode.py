@@ -72,8 +72,9 @@ def read_audio(path: str, sr: int, max_seconds: float | None = None) -> Decoded:
             raise BadInputError(f"{p}: cannot decode audio, corrupt or truncated file ({reason})") from None
         if info.samplerate <= 0 or info.channels <= 0:
             raise BadInputError(f"{p}: invalid header ({info.samplerate} Hz, {info.channels} channels)")
+        notes: list[str] = []
         if is_mp3:
-            problem = mp3_problem(p)
+            problem, notes = mp3_check(p)
             if problem:
                 raise BadInputError(f"{p}: {problem}")
         duration = info.frames / info.samplerate
@@ -84,7 +85,9 @@ def read_audio(path: str, sr: int, max_seconds: float | None = None) -> Decoded:
             cut = want / info.samplerate if 0 < want < info.frames else None
             audio = load_audio(p, sr=sr, duration=cut)[0][0].numpy()
             want = want if cut else info.frames
-    warnings = [f"{p}: decoder: {line}" for line in dict.fromkeys(chatter.lines())]
+    # one line of ours per file: what the frame walk found, else the decoder's messages in one line
+    said = "; ".join(dict.fromkeys(chatter.lines()))
+    warnings = [f"{p}: {note}" for note in notes] or ([f"{p}: decoder: {said[:300]}"] if said else [])
     got_native = audio.shape[0] * info.samplerate / sr
     # the header's length against what decoded: a FLAC or AIFF cut at a frame boundary says so only
     # here. Not for MP3: without a Xing header its length is an estimate (mp3_problem did that check).
@@ -168,12 +171,21 @@ def _captured_fd2(enabled: bool) -> Iterator[_Chatter]:
 def mp3_problem(path: str | os.PathLike) -> str | None:
     """Why an MPEG audio file is not whole (a frame cut short, fewer frames than its Xing/Info
     header counts), or None when every frame is complete or the stream cannot be walked
-    (free-format bitrate).
+    (free-format bitrate). See :func:`mp3_check` for the notes too.
+    """
+    return mp3_check(path)[0]
+
+
+def mp3_check(path: str | os.PathLike) -> tuple[str | None, list[str]]:
+    """(why the file is not whole or None, notes): walks every MPEG frame of the file.
+
+    Bytes between frames that are not MPEG audio (a second ID3 tag where two files were joined,
+    damage) are skipped as the decoder does, and become a note rather than an error.
     """
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size < 4:
-            return "truncated file (too short to hold an MPEG frame)"
+            return "truncated file (too short to hold an MPEG frame)", []
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _walk_mpeg(data, size)
 
@@ -198,7 +210,7 @@ def _frame_header(data, pos: int) -> tuple[tuple[int, int, int], int] | None:
     return (version, layer, rate), length
 
 
-def _walk_mpeg(data, size: int) -> str | None:
+def _walk_mpeg(data, size: int) -> tuple[str | None, list[str]]:
     pos = 0
     if data[:3] == b"ID3" and size >= 10:  # ID3v2 tag: syncsafe size, +10 with a footer
         tag = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
@@ -210,32 +222,54 @@ def _walk_mpeg(data, size: int) -> str | None:
         end -= int.from_bytes(data[end - 20:end - 16], "little") + (32 if data[end - 9] & 0x80 else 0)
     first = None
     for start in range(pos, min(end - 3, pos + 65536)):  # tolerate junk before the first frame
-        if data[start] == 0xFF and _frame_header(data, start):
-            head = _frame_header(data, start)
-            nxt = start + head[1]
-            if nxt + 4 > end or (_frame_header(data, nxt) or (None,))[0] == head[0]:
-                first = start
-                break
+        head = _frame_header(data, start) if data[start] == 0xFF else None
+        if head and _chained(data, start, head, end):
+            first = start
+            break
     if first is None:
-        return None  # no walkable frames (free format or not MPEG): leave it to the decoder
+        return None, []  # no walkable frames (free format or not MPEG): leave it to the decoder
     kind = _frame_header(data, first)[0]
     declared = _xing_frames(data, first, end)
-    pos, frames = first, 0
+    pos, frames, junk, junk_at = first, 0, 0, -1
     known: dict[bytes, tuple | None] = {}  # a stream repeats few distinct headers: parse each once
     while pos + 4 <= end:
         key = data[pos:pos + 3]
         head = known[key] if key in known else known.setdefault(key, _frame_header(data, pos))
-        if head is None or head[0] != kind:
-            return f"corrupt file (the MPEG stream loses sync at byte {pos} of {size})"
+        if head is None or head[0] != kind:  # not a frame: find the next one, as the decoder does
+            nxt = _resync(data, pos, end, kind)
+            junk_at = pos if junk_at < 0 else junk_at
+            junk += (end if nxt is None else nxt) - pos
+            pos = end if nxt is None else nxt
+            continue
         if pos + head[1] > end:
-            return f"truncated file (its last MPEG frame is cut off at byte {size} of {pos + head[1]})"
+            return f"truncated file (its last MPEG frame is cut off at byte {size} of {pos + head[1]})", []
         pos += head[1]
         frames += 1
     if pos < end:
-        return f"truncated file (a partial MPEG frame header at byte {pos} of {size})"
+        return f"truncated file (a partial MPEG frame header at byte {pos} of {size})", []
     if declared is not None and frames - 1 < declared:  # the count leaves out the Xing/Info frame itself
-        return f"truncated file ({frames - 1} of the {declared} MPEG frames its Xing/Info header counts)"
-    return None
+        return f"truncated file ({frames - 1} of the {declared} MPEG frames its Xing/Info header counts)", []
+    notes = [f"{junk} bytes that are not MPEG audio (from byte {junk_at} of {size}) skipped"] if junk else []
+    return None, notes
+
+
+def _chained(data, at: int, head: tuple, end: int) -> bool:
+    """A header at ``at`` followed by another of the same kind (or by the end): a frame, not noise."""
+    nxt = at + head[1]
+    return nxt >= end - 3 or (_frame_header(data, nxt) or (None,))[0] == head[0]
+
+
+def _resync(data, pos: int, end: int, kind: tuple) -> int | None:
+    """The next frame of ``kind`` after ``pos``, or None."""
+    at = pos + 1
+    while True:
+        at = data.find(b"\xff", at, end - 3)
+        if at < 0:
+            return None
+        head = _frame_header(data, at)
+        if head and head[0] == kind and _chained(data, at, head, end):
+            return at
+        at += 1
 
 
 def _xing_frames(data, first: int, end: int) -> int | None:

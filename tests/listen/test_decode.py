@@ -106,3 +106,16 @@ def test_truncated_flac_and_non_audio_are_one_line(tmp_path):
         with pytest.raises(BadInputError, match=phrase) as err:
             read_audio(str(path), 16000)
         assert "\n" not in str(err.value)
+
+
+def test_junk_between_frames_is_a_warning_not_an_error(mp3, tmp_path):
+    """Two files joined (an ID3 tag in the middle) or a damaged stretch: the decoder resyncs, so do we."""
+    data = mp3.read_bytes()
+    starts = _frame_starts(data)
+    joined = tmp_path / "joined.mp3"
+    middle = starts[len(starts) // 2]
+    joined.write_bytes(data[:middle] + b"ID3\x04\x00\x00\x00\x00\x00\x20" + b"\x00" * 32 + data[middle:])
+    dec = read_audio(str(joined), 16000)
+    assert dec.duration_s > 2.5
+    assert len(dec.warnings) == 1 and "42 bytes that are not MPEG audio" in dec.warnings[0], dec.warnings
+    assert "\n" not in dec.warnings[0] and dec.warnings[0].startswith(str(joined))
