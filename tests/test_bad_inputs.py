@@ -40,6 +40,7 @@ LISTEN_CASES = [
     ("analyze-workers-nan", ["analyze", "{tone}", "--workers", "nan"], "--workers"),
     ("analyze-max-duration-nan", ["analyze", "{tone}", "--max-duration", "nan"], "--max-duration"),
     ("analyze-max-duration-zero", ["analyze", "{tone}", "--max-duration", "0"], "--max-duration"),
+    ("analyze-max-duration-text", ["analyze", "{tone}", "--max-duration", "an hour"], "--max-duration"),
     ("analyze-resume-no-output", ["analyze", "{tone}", "--resume"], "--resume"),
     ("analyze-resume-table", ["analyze", "{tone}", "--resume", "-o", "{tmp}/a.txt"], "--resume"),
     ("analyze-resume-json", ["analyze", "{tone}", "--resume", "-o", "{tmp}/a.json"], "--resume"),

@@ -28,14 +28,21 @@ def _whole(name: str, lo: int, hi: int):
     return check
 
 
-def _seconds(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+def _seconds(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """--max-duration read here rather than by click's FLOAT, so "abc" gets one line like "nan" does."""
     import math
 
     from soundart.errors import ConfigError
 
-    if value is not None and (not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"--max-duration must be a number of seconds > 0, got {value}")
-    return value
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"--max-duration must be a number of seconds > 0, got {value!r}")
+    return seconds
 
 
 def _clock(seconds: float) -> str:
@@ -75,7 +82,7 @@ finished so far is in the output, and --resume goes on from there."""
                    "hold every file exactly once.")
 @click.option("--resume", is_flag=True,
               help="Skip the files already in the -o FILE (jsonl or csv) and append to it; start it if absent.")
-@click.option("--max-duration", type=float, default=1800.0, show_default=True, metavar="SECONDS", callback=_seconds,
+@click.option("--max-duration", default="1800", show_default=True, metavar="SECONDS", callback=_seconds,
               help="Seconds of each file to analyse; a longer file is analysed on its start (analysed_s).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write to FILE, not stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
