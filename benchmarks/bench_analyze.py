@@ -46,12 +46,12 @@ def decode_only(files: list[str], workers: int) -> tuple[float, float]:
 
 
 def full(files: list[str], workers: int, model: str, device: str) -> tuple[float, float, int]:
-    from soundart.listen.analyze import Failure, analyze
+    from soundart.listen.analyze import analyze
 
     start = time.perf_counter()
     seconds, failed = 0.0, 0
     for row in analyze(files, model=model, device=device, workers=workers):
-        if isinstance(row, Failure):
+        if "error" in row:
             failed += 1
         else:
             seconds += row["duration_s"]

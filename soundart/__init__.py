@@ -32,6 +32,7 @@ _API: dict[str, str] = {
     "invert": "soundart.features.jobs:invert",
     "Clip": "soundart.audio.clip:Clip",
     "render": "soundart.audio.render:render",
+    "analyze": "soundart.listen.analyze:analyze",
     "load_model": "soundart.models:load_model",
     "save": "soundart.checkpoint:save",
     "load": "soundart.checkpoint:load",

@@ -111,7 +111,27 @@ AUDIO_CASES = [
 ]
 
 # ---- listening: analyze, eval listen ------------------------------------------------------------------
-LISTEN_CASES: list = []
+LISTEN_CASES = [
+    ("analyze-shard-k-over-n", ["analyze", "{tone}", "--shard", "3/2"], "--shard"),
+    ("analyze-shard-zero", ["analyze", "{tone}", "--shard", "0/0"], "--shard"),
+    ("analyze-shard-text", ["analyze", "{tone}", "--shard", "half"], "--shard"),
+    ("analyze-shard-negative", ["analyze", "{tone}", "--shard", "-1/4"], "--shard"),
+    ("analyze-top-nan", ["analyze", "{tone}", "--top", "nan"], "--top"),
+    ("analyze-top-zero", ["analyze", "{tone}", "--top", "0"], "--top"),
+    ("analyze-top-fraction", ["analyze", "{tone}", "--top", "2.5"], "--top"),
+    ("analyze-workers-zero", ["analyze", "{tone}", "--workers", "0"], "--workers"),
+    ("analyze-workers-nan", ["analyze", "{tone}", "--workers", "nan"], "--workers"),
+    ("analyze-max-duration-nan", ["analyze", "{tone}", "--max-duration", "nan"], "--max-duration"),
+    ("analyze-max-duration-zero", ["analyze", "{tone}", "--max-duration", "0"], "--max-duration"),
+    ("analyze-max-duration-text", ["analyze", "{tone}", "--max-duration", "an hour"], "--max-duration"),
+    ("analyze-resume-no-output", ["analyze", "{tone}", "--resume"], "--resume"),
+    ("analyze-resume-table", ["analyze", "{tone}", "--resume", "-o", "{tmp}/a.txt"], "--resume"),
+    ("analyze-resume-json", ["analyze", "{tone}", "--resume", "-o", "{tmp}/a.json"], "--resume"),
+    ("analyze-resume-force", ["analyze", "{tone}", "--resume", "--force", "-o", "{tmp}/a.jsonl"], "--resume"),
+    ("analyze-output-folder", ["analyze", "{tone}", "-o", "{tmp}"], "is a directory"),
+    ("analyze-output-no-folder", ["analyze", "{tone}", "-o", "{tmp}/no/a.jsonl"], "does not exist"),
+    ("analyze-model-missing", ["analyze", "{tone}", "--model", "{tmp}/nope", "-o", "{tmp}/a.jsonl"], "nope"),
+]
 
 # ---- training, models, files: train, models, output paths ---------------------------------------------
 # Recipes live in tests/train/recipes/ (bad-*.yaml: one bad field each; ok.yaml: refused before its data is read).

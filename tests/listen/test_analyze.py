@@ -33,7 +33,7 @@ def test_analyze_json_fields(tiny_model, tmp_path):
     assert len(row["genres"]) == 2 and abs(sum(p for _, p in row["genres"]) - 1) < 0.01
     assert row["mood"] in ("happy/energetic", "angry/tense", "sad/depressed", "calm/tender")
     assert -1 <= row["valence"] <= 1 and -1 <= row["arousal"] <= 1
-    assert row["duration_s"] == pytest.approx(3.5, abs=0.01)
+    assert row["duration_s"] == pytest.approx(3.5, abs=0.01) and row["short"] is False and row["silent"] is False
     for key in ("tempo_bpm", "key", "loudness_lufs", "loudness_range_lu", "brightness_hz", "onset_rate"):
         assert key in row, key
     assert len(row["segments"]) >= 1 and row["segments"][0]["start_s"] == 0
@@ -58,11 +58,19 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     empty.write_bytes(b"")
     truncated = tmp / "truncated.wav"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    noise = (0.3 * np.random.default_rng(1).standard_normal(16000 * 4)).astype(np.float32)
     whole_ogg = tmp / "whole.ogg"
-    sf.write(whole_ogg, (0.3 * np.random.default_rng(1).standard_normal(16000 * 4)).astype(np.float32), 16000)
+    sf.write(whole_ogg, noise, 16000)
     truncated_ogg = tmp / "truncated.ogg"  # libsndfile would decode the part before the cut without complaint
     truncated_ogg.write_bytes(whole_ogg.read_bytes()[: whole_ogg.stat().st_size // 2])
     whole_ogg.unlink()
+    whole_mp3 = tmp / "whole.mp3"
+    sf.write(whole_mp3, noise, 16000)
+    truncated_mp3 = tmp / "truncated.mp3"  # libmpg123 too, printing warnings of its own
+    truncated_mp3.write_bytes(whole_mp3.read_bytes()[: whole_mp3.stat().st_size // 2])
+    whole_mp3.unlink()
+    text_wav = tmp / "text.wav"
+    text_wav.write_text("not audio at all\n" * 20)
     silent = tmp / "silent.wav"
     sf.write(silent, np.zeros(16000 * 3, np.float32), 16000)
     short = tmp / "short.wav"
@@ -72,7 +80,7 @@ def _bad_inputs(tmp: Path) -> dict[str, Path]:
     no_audio = tmp / "empty_folder"
     no_audio.mkdir()
     return {"corrupt": corrupt, "empty": empty, "truncated": truncated, "truncated_ogg": truncated_ogg,
-            "silent": silent, "short": short,
+            "truncated_mp3": truncated_mp3, "text_wav": text_wav, "silent": silent, "short": short,
             "unknown": unknown, "no_audio": no_audio, "missing": tmp / "missing.wav", "good": good}
 
 
@@ -81,17 +89,25 @@ def test_bad_inputs_one_line_each_run_goes_on_exit_1(tiny_model, tmp_path):
     res = _run("analyze", *map(str, paths.values()), "--model", str(tiny_model), "--format", "json")
     assert res.exit_code == 1, res.output
     rows = json.loads(res.stdout)
-    assert [Path(r["file"]).name for r in rows] == ["good.wav"]
+    analysed = {Path(r["file"]).name: r for r in rows if "error" not in r}
+    assert sorted(analysed) == ["good.wav", "short.wav", "silent.wav"]
+    # a silent file is reported as silent, not classified; a short one is padded and classified
+    assert analysed["silent.wav"]["silent"] is True and "genre" not in analysed["silent.wav"]
+    assert analysed["short.wav"]["short"] is True and analysed["short.wav"]["genre"] in ("calm", "loud")
+    assert analysed["good.wav"]["short"] is False and analysed["good.wav"]["silent"] is False
     lines = [ln for ln in res.stderr.splitlines() if ln.startswith("skipped: ")]
     expect = {"corrupt": "corrupt", "empty": "empty", "truncated": "truncated", "truncated_ogg": "truncated",
-              "silent": "silent",
-              "short": "too short", "unknown": "unsupported format", "no_audio": "no audio",
-              "missing": "no such file"}
+              "truncated_mp3": "truncated", "text_wav": "cannot decode",
+              "unknown": "unsupported format", "no_audio": "no audio", "missing": "no such file"}
+    errors = {r["file"]: r["error"] for r in rows if "error" in r}
     for name, phrase in expect.items():
         hits = [ln for ln in lines if str(paths[name]) in ln]
         assert len(hits) == 1 and phrase in hits[0], (name, hits, res.stderr)
+        assert phrase in errors[str(paths[name])], (name, errors)  # the output says so too
+    assert len(lines) == len(expect)
     assert "Traceback" not in res.output
-    assert "9 of 10 inputs failed" in res.stderr
+    assert "libmpg123" not in res.stderr and "Warning:" not in res.stderr, res.stderr  # no raw decoder chatter
+    assert f"{len(expect)} of {len(paths)} inputs failed; 3 analysed" in res.stderr
 
 
 def test_unreadable_file(tiny_model, tmp_path):
