@@ -235,6 +235,12 @@ def span_nll(torch_model: Any, codec: Any, piece: Any, first_bar: int, last_bar:
     return float(nll[inside].sum()), int(inside.sum()), notes
 
 
+def file_notes(midi: Any) -> list[tuple[int, int, int, int, int]]:
+    """(track, start tick, end tick, pitch, velocity) of every note of a PrettyMIDI."""
+    return [(i, midi.time_to_tick(n.start), midi.time_to_tick(n.end), n.pitch, n.velocity)
+            for i, inst in enumerate(midi.instruments) for n in inst.notes]
+
+
 def regenerate_rows(songs: list[PopSong], model: str, tmp: Path, seed: int) -> dict[str, Any]:
     import soundart
     from soundart.models import load_model
@@ -250,10 +256,11 @@ def regenerate_rows(songs: list[PopSong], model: str, tmp: Path, seed: int) -> d
         out = soundart.sketch(primer=primer, regenerate="5-8", seed=seed + i, model=model)[0]
         path = out.save(tmp / f"{song.name}-regen.mid")
         before, after = read_song(primer, codec.config), read_song(path, codec.config)
-        outside = {(n.start, n.duration, n.pitch, n.velocity, n.program) for n in before.notes
-                   if not 4 * before.bar_steps <= n.start < 8 * before.bar_steps}
-        kept = {(n.start, n.duration, n.pitch, n.velocity, n.program) for n in after.notes}
-        same += len(outside & kept)
+        # compared in the files themselves (track, ticks, pitch, velocity): re-reading the output can give a
+        # track another part (its notes changed), which is not a changed note
+        lo, hi = (before.midi.time_to_tick(song.step_seconds * b * song.bar_steps) for b in (4, 8))
+        outside = {n for n in file_notes(before.midi) if not lo <= n[1] < hi}
+        same += len(outside & set(file_notes(after.midi)))
         total += len(outside)
         for label, song_read in (("real", before), ("regenerated", after)):
             s = span_nll(torch_model, codec, crop_bars(song_read.piece("pop"), 12), 4, 8)
