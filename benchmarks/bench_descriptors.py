@@ -127,9 +127,10 @@ def librosa_key(path: Path) -> tuple[int, str] | None:
 
 
 def ours(paths: list[Path]) -> dict[str, dict]:
+    """File name -> its ``soundart.analyze`` record (the descriptors are fields of it)."""
     import soundart
 
-    return {Path(r["path"]).name: r.get("descriptors") or {} for r in soundart.analyze([str(p) for p in paths])}
+    return {Path(r["file"]).name: r for r in soundart.analyze([str(p) for p in paths], quiet=True)}
 
 
 def main() -> None:

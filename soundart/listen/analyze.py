@@ -127,7 +127,7 @@ def front_end(path: str, feature_dict: dict[str, Any], max_seconds: float | None
         S = features.spectrogram(audio, cfg)
         L = features.logmel(None, cfg, S=S)
     out["logmel"] = L.numpy()
-    out["descriptors"] = describe(S, L, cfg)
+    out["descriptors"] = describe(S, L, cfg, audio=dec.audio)
     return out
 
 
