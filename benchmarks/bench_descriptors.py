@@ -130,7 +130,7 @@ def ours(paths: list[Path]) -> dict[str, dict]:
     """File name -> its ``soundart.analyze`` record (the descriptors are fields of it)."""
     import soundart
 
-    return {Path(r["file"]).name: r for r in soundart.analyze([str(p) for p in paths], quiet=True)}
+    return {Path(r["file"]).name: r for r in soundart.analyze([str(p) for p in paths])}
 
 
 def main() -> None:
