@@ -25,10 +25,12 @@ from typing import IO, Any
 from soundart.errors import ConfigError, SoundartError
 
 FORMATS = ("table", "json", "jsonl", "csv")
-# (column, width) of the table; the file name comes last so that rows stream with fixed widths
-TABLE_COLUMNS = [("duration_s", 10), ("genre", 10), ("genre_p", 7), ("mood", 15), ("mood_p", 6),
-                 ("valence", 7), ("arousal", 7), ("tempo_bpm", 9), ("key", 8), ("loudness_lufs", 13),
-                 ("brightness_hz", 13), ("note", 12), ("file", 0)]
+# (column, width) of the table: the essentials in 100 columns (every field is in json/jsonl/csv); the file
+# name comes last so that rows stream with fixed widths
+TABLE_COLUMNS = [("genre", 10), ("genre_p", 5), ("mood", 15), ("mood_p", 5), ("tempo_bpm", 5), ("key", 8),
+                 ("note", 9), ("file", 0)]
+TABLE_LABELS = {"genre_p": "p", "mood_p": "p", "tempo_bpm": "bpm"}
+TABLE_WIDTH = 100
 CSV_COLUMNS = ["file", "duration_s", "genre", "genre_p", "genres", "mood", "mood_p", "moods", "valence",
                "arousal", "tags", "emotions", "tempo_bpm", "beat_strength", "key", "key_confidence",
                "loudness_lufs", "loudness_range_lu", "brightness_hz", "onset_rate", "short", "silent",
@@ -84,7 +86,7 @@ def _cell(value: Any) -> str:
 
 
 def _note(rec: dict[str, Any]) -> str:
-    """silent, short, cut (only the first --max-duration seconds analysed): at most 12 characters."""
+    """silent, short, cut (only the first --max-duration seconds analysed): at most 9 characters."""
     return ",".join([k for k in ("silent", "short") if rec.get(k)] + (["cut"] if "analysed_s" in rec else []))
 
 
@@ -130,12 +132,16 @@ class RecordWriter:
             cols = [("start_s", 8), ("end_s", 8), *cols, ("file", 0)]
         lines = []
         if self.header:
-            lines.append("  ".join(c.ljust(w) for c, w in cols).rstrip())
+            lines.append("  ".join(TABLE_LABELS.get(c, c).ljust(w) for c, w in cols).rstrip())
             lines.append("  ".join("-" * (w or 4) for c, w in cols))
             self.header = False
         for row in rows:
             cells = [(_note(row) if c == "note" else _cell(row.get(c))).ljust(w) for c, w in cols]
-            lines.append("  ".join(cells).rstrip())
+            line = "  ".join(cells).rstrip()
+            if len(line) > TABLE_WIDTH:  # a long path keeps its end, where the file's own name is
+                keep = TABLE_WIDTH - (len(line) - len(cells[-1])) - 1
+                line = line[:len(line) - len(cells[-1])] + "…" + cells[-1][-max(keep, 8):]
+            lines.append(line)
         return "".join(line + "\n" for line in lines)
 
     def write(self, rec: dict[str, Any]) -> None:

@@ -120,10 +120,13 @@ def test_table_streams_with_the_file_last(tiny_model, folder, tmp_path):
     res = _run("analyze", str(folder / "a"), str(short), "--model", str(tiny_model), "-q")
     assert res.exit_code == 0, res.output
     head, rule, *rows = res.stdout.splitlines()
-    assert head.split()[0] == "duration_s" and head.split()[-1] == "file" and len(rows) == 5
+    assert head.split()[0] == "genre" and head.split()[-1] == "file" and len(rows) == 5
     assert all(row.endswith(".wav") for row in rows)
     at = head.index("file")  # fixed widths: every file name starts in the column of its heading
-    assert [row[at:] for row in rows] == [*sorted(str(p) for p in (folder / "a").glob("*.wav")), str(short)]
+    files = [*sorted(str(p) for p in (folder / "a").glob("*.wav")), str(short)]
+    # a path too long for 100 columns keeps its end: the file's own name
+    assert all(len(row) <= 100 and (row[at:] == f or (row[at] == "…" and f.endswith(row[at + 1:])))
+               for row, f in zip(rows, files))
     assert "  short  " in rows[-1] and "short" not in rows[0]
 
 
@@ -232,3 +235,21 @@ def test_a_caller_that_stops_early_stops_the_workers(tiny_model, folder):
     assert first["file"].endswith(".wav") and len(mp.active_children()) == 2
     records.close()
     assert mp.active_children() == []
+
+
+def test_table_rows_fit_100_columns_and_keep_the_file_name():
+    """The table holds the essentials in 100 columns (everything else is in json/csv); a long path is
+    cut from the front so the file's own name stays."""
+    import io
+
+    from soundart.listen.records import RecordWriter
+
+    out = io.StringIO()
+    writer = RecordWriter(out, "table", "<stdout>")
+    rec = {"file": "/archive/" + "deep/" * 30 + "a song.flac", "duration_s": 245.3, "genre": "electronic",
+           "genre_p": 0.862, "mood": "sad/depressed", "mood_p": 0.521, "tempo_bpm": 187.5, "key": "C# minor",
+           "loudness_lufs": -23.1, "short": True}
+    writer.write(rec)
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 100, lines
+    assert lines[-1].endswith("a song.flac") and "…" in lines[-1]
