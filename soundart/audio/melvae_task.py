@@ -75,9 +75,9 @@ class PatchSet(torch.utils.data.Dataset):
 def note_patches(model: MelVAE, rows: list, root: Path, cache_dir: Path, what: str) -> PatchSet:
     """First-patch log-mels of manifest rows, through the model's front end (cached as float16)."""
     import soundfile
-    from tqdm import tqdm
 
     from soundart.features import logmel
+    from soundart.progress import progress
 
     cfg = model.config
     key = hashlib.sha1(json.dumps([cfg.features.to_dict(), cfg.frames, cfg.db_offset, cfg.db_scale,
@@ -88,7 +88,7 @@ def note_patches(model: MelVAE, rows: list, root: Path, cache_dir: Path, what: s
     else:
         n_samples = (cfg.frames - 1) * cfg.features.hop_length
         chunks = []
-        for start in tqdm(range(0, len(rows), 256), desc=f"log-mels ({what})", unit="batch", leave=False):
+        for start in progress(range(0, len(rows), 256), desc=f"log-mels ({what})", unit="batch", leave=False):
             batch = []
             for r in rows[start:start + 256]:
                 data, sr = soundfile.read(str(root / r.file), dtype="float32", frames=n_samples * 2)

@@ -267,14 +267,14 @@ def cached_features(items: list[Item], feature_dict: dict[str, Any], cache_dir: 
     import multiprocessing as mp
     import sys
 
-    from tqdm import tqdm
+    from soundart.progress import progress as progress_bar
 
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     todo = [(it.path, feature_dict, cache_dir) for it in items
             if not (Path(cache_dir) / (_cache_key(it.path, feature_dict) + ".npz")).exists()]
     failed: dict[str, str] = {}
     if todo:
-        bar = tqdm(total=len(todo), desc="features", unit="file", disable=not progress, file=sys.stderr)
+        bar = progress_bar(total=len(todo), desc="features", unit="file", quiet=not progress)
         if workers > 1:
             with mp.get_context("fork").Pool(workers) as pool:
                 for path, err in pool.imap_unordered(_extract_cached, todo, chunksize=4):

@@ -63,9 +63,8 @@ def _spread(items: list[Any], cap: int) -> list[Any]:
 def load_images(data: SpecGANDataConfig, cfg: SpecGANConfig, split: str,
                 progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Log-mel images ``(N, n_mels, frames)`` and family indices ``(N,)`` (into ``cfg.families``; -1 if none)."""
-    from tqdm.auto import tqdm
-
     from soundart.io import is_audio_file, load_audio
+    from soundart.progress import progress as progress_bar
 
     cap = data.max_train if split == "train" else data.max_valid
     sr = cfg.features.sr
@@ -92,7 +91,7 @@ def load_images(data: SpecGANDataConfig, cfg: SpecGANConfig, split: str,
         if not sources:
             raise BadInputError(f"{data.root}: no notes in split {split!r} for families {fams}")
     images, labels = [], []
-    for src, i in tqdm(sources, desc=f"log-mels ({split})", unit="clip", disable=not progress, leave=False):
+    for src, i in progress_bar(sources, desc=f"log-mels ({split})", unit="clip", quiet=not progress, leave=False):
         if isinstance(src, Path):
             audio = load_audio(src, sr=sr, duration=seconds)[0][0]
             fam = -1
