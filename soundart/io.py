@@ -222,6 +222,7 @@ def load_audio(
         raise BadInputError(f"{p}: cannot decode audio, corrupt or truncated file ({reason})") from None
     _check_riff_complete(p)
     _check_ogg_complete(p)
+    _check_mp3_complete(p)
     if data.shape[0] == 0:
         where = f" after offset {offset} s" if start else ""
         raise BadInputError(f"{p}: holds no audio samples{where}")
@@ -259,6 +260,18 @@ def _check_ogg_complete(path: Path) -> None:
     last_page = tail.rfind(b"OggS")
     if last_page < 0 or last_page + 5 >= len(tail) or not tail[last_page + 5] & 0x04:
         raise BadInputError(f"{path}: truncated file (the Ogg stream has no end-of-stream page)")
+
+
+def _check_mp3_complete(path: Path) -> None:
+    """libmpg123 decodes a cut-off MP3 as a shorter file (with raw warnings): every MPEG frame is walked
+    (``soundart.listen.decode``, which ``analyze`` shares) and a cut-off one refused."""
+    if path.suffix.lower() != ".mp3":
+        return
+    from soundart.listen.decode import mp3_problem
+
+    problem = mp3_problem(path)
+    if problem:
+        raise BadInputError(f"{path}: {problem}")
 
 
 def resample(audio: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:

@@ -119,3 +119,14 @@ def test_junk_between_frames_is_a_warning_not_an_error(mp3, tmp_path):
     assert dec.duration_s > 2.5
     assert len(dec.warnings) == 1 and "42 bytes that are not MPEG audio" in dec.warnings[0], dec.warnings
     assert "\n" not in dec.warnings[0] and dec.warnings[0].startswith(str(joined))
+
+
+def test_every_command_refuses_a_cut_off_mp3(mp3, tmp_path):
+    """soundart.io.load_audio (features, synth reconstruct, vocode, style ...) walks the frames too."""
+    from soundart.io import load_audio
+
+    assert load_audio(mp3, sr=16000)[1] == 16000
+    short = tmp_path / "half.mp3"
+    short.write_bytes(mp3.read_bytes()[: len(mp3.read_bytes()) // 2])
+    with pytest.raises(BadInputError, match=r"half\.mp3: truncated file \("):
+        load_audio(short, sr=16000)
