@@ -25,6 +25,8 @@ MUSIC_CASES = [
     ("sketch-top-p-nan", ["sketch", "-o", "{tmp}/x.mid", "--top-p", "nan"], "--top-p"),
     ("sketch-tempo-inf", ["sketch", "-o", "{tmp}/x.mid", "--tempo", "inf"], "--tempo"),
     ("sketch-plot-suffix", ["sketch", "-o", "{tmp}/x.mid", "--plot", "{tmp}/roll.xyz"], "--plot"),
+    ("render-plot-suffix", ["render", "{song}", "-o", "{tmp}/x.wav", "--plot", "{tmp}/roll.xyz"], "--plot"),
+    ("eval-listen-plot-suffix", ["eval", "listen", "listen", "{tmp}", "--plot", "{tmp}/cm.xyz"], "--plot"),
     ("sketch-regenerate-outside", ["sketch", "-i", "{song}", "--regenerate", "7-12", "-o", "{tmp}/x.mid"],
      "bars 7-12 lie outside"),
     ("sketch-regenerate-reversed", ["sketch", "-i", "{song}", "--regenerate", "8-5", "-o", "{tmp}/x.mid"],

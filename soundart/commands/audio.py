@@ -23,12 +23,14 @@ out_option = click.option("-o", "--out", "out", type=click.Path(path_type=Path),
 
 
 def _check_outputs(out: Path, plot: Path | None, force: bool) -> None:
+    from soundart.commands.common import flags_in_errors
     from soundart.io import audio_format, check_output_path
+    from soundart.plot import check_plot
 
     audio_format(out)
     check_output_path(out, force)
-    if plot is not None:
-        check_output_path(plot, force)
+    with flags_in_errors({"plot": "--plot"}):
+        check_plot(plot, force)
 
 
 def _plot(logmels, plot: Path | None, cfg, force: bool) -> None:

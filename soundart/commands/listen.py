@@ -212,14 +212,14 @@ def eval_listen(model: str, data: Path, split: str, baseline: bool, cache_dir: s
     split is scored.
     """
     from soundart.errors import BadInputError
-    from soundart.io import check_output_path
     from soundart.listen.data import cached_features
     from soundart.listen.task import measure
     from soundart.models import load_model
+    from soundart.plot import check_plot
     from soundart.runtime import resolve_device
 
-    if plot is not None:
-        check_output_path(plot, force)
+    with flags_in_errors({"plot": "--plot"}):
+        check_plot(plot, force)
     if not data.exists():
         raise BadInputError(f"{data}: no such file or folder")
     net = load_model(model, device=resolve_device(device), expect_kind="listen-cnn")
