@@ -97,7 +97,9 @@ def render_all(items: list[tuple[Path, object]], folder: Path, seconds: float) -
     import soundart
 
     paths = []
-    for i, (midi_path, _) in enumerate(items):
+    from soundart.progress import progress
+
+    for i, (midi_path, _) in enumerate(progress(items, desc=f"render {folder.name}", unit="file")):
         midi = pretty_midi.PrettyMIDI(str(midi_path))
         for inst in midi.instruments:  # the first `seconds` only: render no more than is analysed
             inst.notes = [x for x in inst.notes if x.start < seconds]

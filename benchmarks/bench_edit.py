@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from benchkit import wall
 
+from soundart.progress import progress
+
 KICKS, SNARES = {35, 36}, {37, 38, 40}
 GROOVE = "rock"  # the drum groove that add drums uses for the pop style
 
@@ -129,7 +131,7 @@ def continue_rows(songs: list[PopSong], model: str, tmp: Path, seed: int) -> dic
     config = read_codec_config(load_stepper(model)[1]).config
     drum = config.parts.index("drums")
     keys, real_keys, primer_keys, kept, new, real = [], [], [], [], [], []
-    for i, song in enumerate(songs):
+    for i, song in enumerate(progress(songs, desc="continue", unit="song")):
         primer = song.write(tmp / f"{song.name}-8.mid", 8)
         out = soundart.sketch(primer=primer, bars=8, seed=seed + i, model=model)[0]
         path = out.save(tmp / f"{song.name}-cont.mid")
@@ -189,7 +191,7 @@ def add_rows(songs: list[PopSong], model: str, tmp: Path, seed: int) -> dict[str
     from soundart.music.tokens import Note, Piece
 
     on_grid, kick, back, gc, root_hits, beats = [], [], [], [], 0, 0
-    for i, song in enumerate(songs):
+    for i, song in enumerate(progress(songs, desc="add", unit="song")):
         primer = song.write(tmp / f"{song.name}-16.mid", 16)
         out = soundart.sketch(primer=primer, add="drums,bass", seed=seed + i, model=model)[0].midi
         drums = [n for inst in out.instruments if inst.is_drum for n in inst.notes]
@@ -251,7 +253,7 @@ def regenerate_rows(songs: list[PopSong], model: str, tmp: Path, seed: int) -> d
     codec = read_codec_config(load_stepper(model)[1])
     torch_model = load_model(model).eval()
     same, total, sums = 0, 0, {"real": [0.0, 0, 0], "regenerated": [0.0, 0, 0]}
-    for i, song in enumerate(songs):
+    for i, song in enumerate(progress(songs, desc="regenerate", unit="song")):
         primer = song.write(tmp / f"{song.name}-16.mid", 16)
         out = soundart.sketch(primer=primer, regenerate="5-8", seed=seed + i, model=model)[0]
         path = out.save(tmp / f"{song.name}-regen.mid")
