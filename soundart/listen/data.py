@@ -240,6 +240,14 @@ def extract(path: str, feature_dict: dict[str, Any]) -> dict[str, np.ndarray]:
     return {"logmel": L.numpy().astype(np.float16), "mfcc_stats": stats}
 
 
+def _ignore_interrupt() -> None:
+    """Ctrl-C reaches the whole process group: the main process stops the pool, so a worker only has to
+    go quietly (else every worker printed its KeyboardInterrupt traceback)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _extract_cached(args: tuple[str, dict[str, Any], str]) -> tuple[str, str | None]:
     path, feature_dict, cache_dir = args
     import torch
@@ -276,7 +284,7 @@ def cached_features(items: list[Item], feature_dict: dict[str, Any], cache_dir: 
     if todo:
         bar = progress_bar(total=len(todo), desc="features", unit="file", quiet=not progress)
         if workers > 1:
-            with mp.get_context("fork").Pool(workers) as pool:
+            with mp.get_context("fork").Pool(workers, initializer=_ignore_interrupt) as pool:
                 for path, err in pool.imap_unordered(_extract_cached, todo, chunksize=4):
                     if err:
                         failed[path] = err
