@@ -48,10 +48,11 @@ class Sampling:
 
 
 def part_list(text: Sequence[str] | str, parts: Sequence[str], what: str) -> list[str]:
-    """The parts named in ``text`` (comma-separated or a list), in band order; ``what`` names the argument."""
+    """The parts named in ``text`` (comma-separated or a list), in band order; ``what`` names the argument.
+    An empty name ("melody,") is an unknown part, as in every list of parts."""
     items = text.split(",") if isinstance(text, str) else list(text)
     out = []
-    for item in (str(x).strip() for x in items if str(x).strip()):
+    for item in (str(x).strip() for x in items):
         if item not in parts:
             raise ConfigError(f"{what}: unknown part {item!r} (parts: {', '.join(parts)})")
         if item not in out:

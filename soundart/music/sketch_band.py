@@ -28,15 +28,9 @@ def resolve_tracks(tracks: Sequence[str] | str | None, style: str, info: Any, pa
     if tracks is None:
         want = list(default_tracks(style, info.parts))
     else:
-        items = tracks.split(",") if isinstance(tracks, str) else list(tracks)
-        want = []
-        for t in (str(x).strip() for x in items):
-            if t not in parts:
-                raise ConfigError(f"unknown part {t!r} (parts: {', '.join(parts)})")
-            if t not in want:
-                want.append(t)
-        if not want:
-            raise ConfigError(f"no parts asked for (parts: {', '.join(parts)})")
+        from soundart.music.passes import part_list
+
+        want = part_list(tracks, parts, "tracks")
     pitched = [p for p in want if p != "drums"]
     if pitched and not info.pitched:
         raise ConfigError(f"{style} is a drum groove (its data has drums only): write drums alone, or take a "
