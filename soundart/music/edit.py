@@ -232,9 +232,11 @@ def _regenerate(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: 
                         chord_names[b] = best.chords[b - first + prompt_bars]
         for inst_index, inst in enumerate(midi.instruments):
             inst.notes = [x for j, x in enumerate(inst.notes) if (inst_index, j) not in remove]
+        into: dict[int, list[Note]] = {}  # one call per track: it indexes the track's notes once
         for x in new_all:
-            track = track_for(song, parts[x.program], x.pitch)
-            add_to_track(midi.instruments[track.index], song, [x])
+            into.setdefault(track_for(song, parts[x.program], x.pitch).index, []).append(x)
+        for index, notes_in in into.items():
+            add_to_track(midi.instruments[index], song, notes_in)
         out.append(edit_result(codec, song, midi, notes + new_all, melodic or groove, redo, chord_names, groove=groove))
     return out
 
@@ -298,6 +300,7 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
                 tracks_now[t.index] = inst
                 midi.instruments.append(inst)
         extra: dict[str, Any] = {}
+        into: dict[int, tuple[Any, list[Note]]] = {}  # one add_to_track call per track
         for x in new:
             part = parts[x.program]
             track = track_for(song, part, x.pitch)
@@ -310,7 +313,9 @@ def _continue(step_model: Any, codec: Codec, styles: Mapping[str, Any], song: So
                                                          name=names.get(part, part.capitalize()))
                     midi.instruments.append(extra[part])
                 inst = extra[part]
-            add_to_track(inst, timing, [x], end)
+            into.setdefault(id(inst), (inst, []))[1].append(x)
+        for inst, notes_in in into.values():
+            add_to_track(inst, timing, notes_in, end)
         kept = list(song.notes) if include_primer else []
         shifted = new if include_primer else [Note(x.start - offset, x.duration, x.pitch, x.velocity, x.program)
                                              for x in new]
