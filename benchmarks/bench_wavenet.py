@@ -41,17 +41,19 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _load(spec: str, local: bool):
-    from soundart.audio.wavenet import WaveNet, WaveNetConfig
+    from soundart.audio.wavenet_notes import WaveNetNotes, WaveNetNotesConfig
+    from soundart.audio.wavenet_vocoder import WaveNetVocoder, WaveNetVocoderConfig
     from soundart.errors import SoundartError
     from soundart.models import load_model
 
     try:
-        return load_model(spec, expect_kind="wavenet"), spec
+        return load_model(spec, expect_kind="wavenet-vocoder" if local else "wavenet-notes"), spec
     except SoundartError as exc:
         print(f"# {spec}: {exc}; timing an untrained model of the default size instead")
         torch.manual_seed(0)
-        cfg = WaveNetConfig(local=True) if local else WaveNetConfig(n_families=12, pitch_conditioning=True)
-        return WaveNet(cfg).eval(), "untrained default config"
+        model = (WaveNetVocoder(WaveNetVocoderConfig()) if local
+                 else WaveNetNotes(WaveNetNotesConfig(n_families=12, pitch_conditioning=True)))
+        return model.eval(), "untrained default config"
 
 
 def _timed(fn, repeats: int = 1) -> tuple[float, float]:

@@ -319,17 +319,20 @@ def load(path: str | os.PathLike, device: Any = "cpu", expect_kind: str | tuple[
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    from soundart.registry import model_class
+    from soundart.registry import current_kind, model_class
 
     document = read_document(path)
-    kind = document["kind"]
+    try:
+        kind, config_data = current_kind(document["kind"], document["config"])
+    except ConfigError as exc:
+        raise ModelError(f"{path}: config does not match its kind {document['kind']!r} ({exc})") from None
     if expect_kind is not None:
         allowed = (expect_kind,) if isinstance(expect_kind, str) else expect_kind
         if kind not in allowed:
             raise ModelError(f"{path}: holds a {kind!r} model, expected {' or '.join(allowed)}")
     cls = model_class(kind)
     try:
-        config = config_from_dict(cls.config_class, document["config"])
+        config = config_from_dict(cls.config_class, config_data)
     except ConfigError as exc:
         raise ModelError(f"{path}: config does not match {cls.__name__} ({exc})") from None
     model = cls(config)

@@ -19,7 +19,14 @@ MODEL_CLASSES: dict[str, str] = {
     "melvae": "soundart.audio.melvae:MelVAE",
     "music-rnn": "soundart.music.rnn:MusicRNN",
     "music-transformer": "soundart.music.transformer:MusicTransformer",
-    "wavenet": "soundart.audio.wavenet:WaveNet",
+    "wavenet-notes": "soundart.audio.wavenet_notes:WaveNetNotes",
+    "wavenet-vocoder": "soundart.audio.wavenet_vocoder:WaveNetVocoder",
+}
+
+# a kind older checkpoints were saved under -> "module:function", (config dict) -> (today's kind, the config
+# in its terms): "wavenet" was one config for both WaveNets (the shipped wavenet-notes and -vocoder files)
+OLD_KINDS: dict[str, str] = {
+    "wavenet": "soundart.audio.wavenet_config:split_old_config",
 }
 
 # recipe ``task:`` name -> soundart.train.recipe.Task
@@ -29,7 +36,13 @@ TASKS: dict[str, str] = {
     "melvae": "soundart.audio.melvae_task:TASK",
     "music-rnn": "soundart.music.rnn:TASK",
     "music-transformer": "soundart.music.transformer:TASK",
-    "wavenet": "soundart.audio.wavenet_task:TASK",
+    "wavenet-notes": "soundart.audio.wavenet_task:NOTES_TASK",
+    "wavenet-vocoder": "soundart.audio.wavenet_task:VOCODER_TASK",
+}
+
+# a ``task:`` name older recipes used -> "module:function", (recipe mapping) -> the recipe in today's terms
+OLD_TASKS: dict[str, str] = {
+    "wavenet": "soundart.audio.wavenet_task:split_old_recipe",
 }
 
 _LOADED: dict[str, Any] = {}
@@ -49,6 +62,17 @@ def model_class(kind: str) -> type:
         known = ", ".join(sorted(MODEL_CLASSES)) or "none"
         raise ModelError(f"unknown model kind {kind!r} (known: {known})")
     return _resolve(MODEL_CLASSES[kind])
+
+
+def current_kind(kind: str, config: Any) -> tuple[str, Any]:
+    """``(kind, config)`` of a checkpoint in today's terms (``OLD_KINDS``); unchanged for a current kind."""
+    return _resolve(OLD_KINDS[kind])(config) if kind in OLD_KINDS else (kind, config)
+
+
+def current_recipe(raw: dict[str, Any]) -> dict[str, Any]:
+    """A recipe mapping in today's terms (``OLD_TASKS``); unchanged for a current task."""
+    name = raw.get("task")
+    return _resolve(OLD_TASKS[name])(raw) if isinstance(name, str) and name in OLD_TASKS else raw
 
 
 def task(name: str) -> Any:

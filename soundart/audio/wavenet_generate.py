@@ -65,7 +65,7 @@ def _sample_logistic(params: torch.Tensor, u: torch.Tensor, temperature: float, 
 def _prepare(model, n_samples: int | None, batch: int, family, pitch, mel, seed, temperature, paths: int = 1):
     """Checked, batch-expanded conditioning and the uniforms; with ``paths`` > 1 (a beam search)
     every clip's conditioning is repeated for its paths and each path gets its own uniforms."""
-    from soundart.audio.wavenet import check_mel
+    from soundart.audio.wavenet_vocoder import check_mel
     from soundart.runtime import make_generator
 
     cfg = model.config
@@ -275,7 +275,7 @@ def _generate_fast(model, n_samples, batch, family, pitch, mel, u, temperature, 
         bar.close()
     if search is not None:
         audio, out = search.finish(audio, out)
-    return out.cpu(), (audio.cpu() if cfg.lpc_order else None)
+    return out.cpu(), (audio.cpu() if cfg.sampling_lpc_order else None)
 
 
 def compile_ahead() -> int:
@@ -285,10 +285,10 @@ def compile_ahead() -> int:
     from soundart.audio.wavenet_vocoder import vocode_in_groups
     from soundart.models import load_model
 
-    notes = load_model("wavenet-notes", device="cpu", expect_kind="wavenet").eval()
+    notes = load_model("wavenet-notes", device="cpu", expect_kind="wavenet-notes").eval()
     generate(notes, 64, family=0 if notes.config.n_families else None,
              pitch=60 if notes.config.pitch_conditioning else None, seed=0)
-    vocoder = load_model("wavenet-vocoder", device="cpu", expect_kind="wavenet").eval()
+    vocoder = load_model("wavenet-vocoder", device="cpu", expect_kind="wavenet-vocoder").eval()
     mel = torch.full((1, vocoder.config.features.n_mels, 3), -40.0)
     vocode_in_groups(vocoder, mel, 64, seed=0)
     return len(kernel().signatures)

@@ -20,6 +20,7 @@ MAX_VOCODE_SECONDS = 600.0
 MAX_TEMPERATURE = 10.0  # softmax temperature; far above 1 every class is about as likely (white noise)
 MAX_BEAM = 64  # paths of the mel-guided search; time and memory grow about in proportion
 VOCODERS = ("wavenet", "griffinlim")
+WAVENET_KINDS = ("wavenet-notes", "wavenet-vocoder")
 
 
 def load_wavenet(model: str, device: str = "auto", *, local: bool) -> Any:
@@ -28,7 +29,7 @@ def load_wavenet(model: str, device: str = "auto", *, local: bool) -> Any:
     from soundart.models import load_model
     from soundart.runtime import resolve_device
 
-    wn = load_model(model, device=resolve_device(device), expect_kind="wavenet")
+    wn = load_model(model, device=resolve_device(device), expect_kind=WAVENET_KINDS)
     if wn.config.local != local:
         what = "a mel vocoder" if local else "a sample generator"
         raise ModelError(f"model {model!r} is not {what} (try model='wavenet-{'vocoder' if local else 'notes'}')")

@@ -140,7 +140,7 @@ def fast_inputs(model, n_samples, batch, family, pitch, mel, u, temperature, np_
         frames = np.zeros((batch, 1, 1, 1), dtype=np_dtype)
         i0 = i1 = np.zeros(1, dtype=np.int64)
         wt = np.zeros(1, dtype=np_dtype)
-    if cfg.lpc_order:
+    if cfg.sampling_lpc_order:
         coeffs, scale = (np.ascontiguousarray(t.cpu().numpy().astype(np_dtype))
                          for t in model.lpc_coefficients(mel.cpu(), sampling=True))
         audio = np.zeros((batch, n_samples), dtype=np_dtype)

@@ -1,4 +1,6 @@
-"""The note generator's side inputs: what the input layer reads beside the previous sample.
+"""The WaveNet note generator (:class:`WaveNetNotes`, config :mod:`soundart.audio.wavenet_notes_config`):
+the shared network (:mod:`soundart.audio.wavenet`), conditioned on an instrument family and a MIDI pitch
+(embeddings added to every gate), and its side inputs, what the input layer reads beside the previous sample:
 
 - pitch waves: sines and cosines at the first harmonics of the clip's MIDI pitch (as neural
   source-filter models feed a sine source), in step with the note in training, from phase 0 when
@@ -16,6 +18,13 @@ import math
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from soundart.audio.wavenet import WaveNet
+from soundart.audio.wavenet_notes_config import LEVEL_HOP_S, WaveNetNotesConfig
+from soundart.errors import ConfigError
+
+__all__ = ["LEVEL_HOP_S", "WaveNetNotes", "WaveNetNotesConfig"]
 
 
 def midi_hz(pitch: torch.Tensor) -> torch.Tensor:
@@ -52,7 +61,6 @@ def note_clock(start: torch.Tensor, n_samples: int, channels: int, sample_rate: 
     return torch.exp(-t[:, None, :] / tau[None, :, None]).to(device=start.device, dtype=dtype)
 
 
-LEVEL_HOP_S = 0.032  # the note level's block: 512 samples at 16 kHz
 LEVEL_FLOOR_DB = -80.0
 
 
@@ -109,3 +117,72 @@ def shift_phases(waves: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
     return torch.cat([sin * c + cos * s, cos * c - sin * s], dim=1)
 
 
+class WaveNetNotes(WaveNet):
+    """The note generator: a :class:`~soundart.audio.wavenet.WaveNet` with family and pitch embeddings added
+    to every gate, and the side inputs above (``config``: :class:`WaveNetNotesConfig`)."""
+
+    kind = "wavenet-notes"
+    config_class = WaveNetNotesConfig
+
+    def __init__(self, config: WaveNetNotesConfig) -> None:
+        super().__init__(config)
+        R, G, L = config.residual_channels, config.global_channels, len(config.dilations)
+        self.family_embed = nn.Embedding(config.n_families, G) if config.n_families > 0 else None
+        self.pitch_embed = nn.Embedding(128, G) if config.pitch_conditioning else None
+        self.global_proj = (nn.Linear(G, 2 * R * L, bias=False)
+                            if (self.family_embed is not None or self.pitch_embed is not None) else None)
+        if config.note_level:
+            # each family's median level (dB) per block after the onset, for sampling: saved with the weights
+            self.register_buffer("family_level", torch.full((config.n_families, config.level_blocks),
+                                                            LEVEL_FLOOR_DB))
+
+    def global_bias(self, batch: int, family: torch.Tensor | None, pitch: torch.Tensor | None,
+                    device=None, dtype=None) -> torch.Tensor:
+        """Per-layer gate bias ``(B, L, 2R)``: conv biases plus the global conditioning."""
+        out = super().global_bias(batch, family, pitch)
+        if self.global_proj is None:
+            return out
+        L, R = len(self.config.dilations), self.config.residual_channels
+        g = 0
+        if self.family_embed is not None:
+            if family is None:
+                raise ConfigError("this WaveNet needs a family (it is family-conditioned)")
+            g = g + self.family_embed(family.to(self.family_embed.weight.device).long().reshape(batch))
+        if self.pitch_embed is not None:
+            if pitch is None:
+                raise ConfigError("this WaveNet needs a pitch (it is pitch-conditioned)")
+            g = g + self.pitch_embed(pitch.to(self.pitch_embed.weight.device).long().reshape(batch))
+        return out + self.global_proj(g).view(batch, L, 2 * R)
+
+    def side_inputs(self, pitch: torch.Tensor | None, n_samples: int, dtype: torch.dtype,
+                    audio: torch.Tensor | None = None, start: torch.Tensor | None = None,
+                    family: torch.Tensor | None = None) -> torch.Tensor | None:
+        """What the input layer reads beside the previous sample, ``(B, side_channels, n_samples)`` (None
+        without side inputs): the pitch waves, then the note clock from ``start`` ``(B,)`` samples after
+        the onset (needed with a note clock), then the note's level. With ``audio`` (training, measuring)
+        the waves are in step with it and the level is its own; without (sampling) the waves start at
+        phase 0 and the level is ``family``'s median from ``start`` on."""
+        cfg = self.config
+        parts = []
+        if cfg.pitch_waves:
+            if pitch is None:
+                raise ConfigError("this WaveNet needs a pitch (it is pitch-conditioned)")
+            waves = pitch_waves(pitch.reshape(-1), n_samples, cfg.pitch_waves, cfg.sample_rate, dtype=torch.float64)
+            if audio is not None:  # in step with the note: its phases, measured against these same waves
+                waves = shift_phases(waves, phases_along(audio, waves))
+            parts.append(waves.to(device=pitch.device, dtype=dtype))
+        if cfg.note_clock:
+            if start is None:
+                raise ConfigError("this WaveNet reads a note clock: give each clip's start after the onset")
+            parts.append(note_clock(start, n_samples, cfg.note_clock, cfg.sample_rate, dtype))
+        if cfg.note_level:
+            if audio is not None:
+                parts.append(level_track(level_blocks_db(audio, cfg.level_hop), n_samples, cfg.level_hop, dtype))
+            else:
+                if family is None:
+                    raise ConfigError("this WaveNet needs a family (it is family-conditioned)")
+                levels = self.family_level[family.to(self.family_level.device).long().reshape(-1)]
+                parts.append(level_track(levels, n_samples, cfg.level_hop, dtype, start))
+        if not parts:
+            return None
+        return torch.cat([p.to(parts[0].device) for p in parts], dim=1)

@@ -1,15 +1,15 @@
-"""Training WaveNets on the notes dataset: the ``wavenet`` recipe task.
+"""Training WaveNets on the notes dataset: the ``wavenet-notes`` and ``wavenet-vocoder`` recipe tasks.
 
-``data.mode: generator`` trains a family + pitch conditioned sample generator;
-``data.mode: vocoder`` trains a mel vocoder (local conditioning on the log-mel
-of the same note, made by the shared pipeline with the model's FeatureConfig).
+``wavenet-notes`` trains a family + pitch conditioned sample generator (:mod:`soundart.audio.wavenet_notes`);
+``wavenet-vocoder`` trains a mel vocoder (:mod:`soundart.audio.wavenet_vocoder`: local conditioning on the
+log-mel of the same note, made by the shared pipeline with the model's FeatureConfig). Recipes of the old
+``wavenet`` task (one config for both, ``data.mode`` said which) still load (:func:`split_old_recipe`).
 Items are random crops of ``segment`` samples (half of them from the note's
 onset, where the attack is); splits follow the dataset's (held-out programs).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +18,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet import WaveNet
+from soundart.audio.wavenet_config import split_old_config
+from soundart.audio.wavenet_notes import WaveNetNotes, WaveNetNotesConfig
+from soundart.audio.wavenet_vocoder import WaveNetVocoder, WaveNetVocoderConfig
+from soundart.audio.wavenet_warm_start import WARM_START
 from soundart.errors import ConfigError
 from soundart.train.recipe import Prepared, Task
-from soundart.train.warm_start import WarmStartRules, warm_start
+from soundart.train.warm_start import warm_start
 
 
 @dataclass
@@ -29,7 +33,6 @@ class WaveNetDataConfig:
     """Where the notes are and how they are cut.
 
     root : notes dataset folder (``data/make_notes.py``); relative to the working directory.
-    mode : "generator" (family + pitch conditioning) or "vocoder" (log-mel conditioning).
     segment : samples per training crop (a multiple of the mel hop for a vocoder).
     onset_fraction : share of crops that start at the note's onset.
     peak_normalize : generator only: scale every note so its peak is this (0: as rendered). Why: the
@@ -51,7 +54,6 @@ class WaveNetDataConfig:
     """
 
     root: str = "data/notes"
-    mode: str = "generator"
     segment: int = 2048
     onset_fraction: float = 0.5
     peak_normalize: float = 0.0
@@ -63,15 +65,11 @@ class WaveNetDataConfig:
     init_from: str = ""
 
     def __post_init__(self) -> None:
-        if self.mode not in ("generator", "vocoder"):
-            raise ConfigError(f"wavenet data.mode must be generator or vocoder (got {self.mode!r})")
         if self.segment < 16:
             raise ConfigError(f"wavenet data.segment must be >= 16 (got {self.segment})")
         if not 0 <= self.peak_normalize <= 1 or self.crop_seconds < 0:
             raise ConfigError("wavenet data.peak_normalize must be in [0, 1] and data.crop_seconds >= 0 "
                               f"(got {self.peak_normalize}, {self.crop_seconds})")
-        if self.peak_normalize and self.mode == "vocoder":
-            raise ConfigError("wavenet data.peak_normalize is for a generator (a vocoder follows the mel's level)")
 
 
 class NoteCrops(torch.utils.data.Dataset):
@@ -124,19 +122,18 @@ def scaled_to_peak(audio: np.ndarray, row, peak: float) -> np.ndarray:
     return audio * np.float32(peak / row.peak) if peak else audio
 
 
-def make_collate(model_config: WaveNetConfig, segment: int):
+def make_collate(model_config: WaveNetNotesConfig | WaveNetVocoderConfig, segment: int):
     """Batch crops; a vocoder batch gets ``"mel"`` ``(B, n_mels, segment // hop + 1)`` in dB."""
     def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         from soundart.features import logmel
 
         batch = {"audio": torch.stack([it["audio"] for it in items])}
-        if model_config.n_families > 0:
-            batch["family"] = torch.tensor([it["family"] for it in items])
-        if model_config.pitch_conditioning:
-            batch["pitch"] = torch.tensor([it["pitch"] for it in items])
-        if model_config.note_clock:
-            batch["start"] = torch.tensor([it["start"] for it in items])
-        if model_config.local:
+        if not model_config.local:
+            for key, used in (("family", model_config.n_families > 0), ("pitch", model_config.pitch_conditioning),
+                              ("start", model_config.note_clock)):
+                if used:
+                    batch[key] = torch.tensor([it[key] for it in items])
+        else:
             hop = model_config.features.hop_length
             notes = torch.stack([it["note"] for it in items])
             mel = logmel(notes, model_config.features)  # (B, n_mels, frames of the whole note)
@@ -160,96 +157,10 @@ def _notes(data: WaveNetDataConfig, split: str):
     return ds
 
 
-FIT_HINT = "only the output layer may differ, or the residual and skip channels grow"
-
-
-def _widen(start: WaveNet, model: WaveNet) -> bool:
-    """A start with fewer residual or skip channels (all else equal) is widened into ``model``."""
-    want, have = model.config, start.config
-    if (want.residual_channels, want.skip_channels) == (have.residual_channels, have.skip_channels):
-        return False
-    same = dataclasses.replace(want, residual_channels=have.residual_channels, skip_channels=have.skip_channels)
-    if same != have or want.residual_channels < have.residual_channels or want.skip_channels < have.skip_channels:
-        raise ConfigError(f"its weights do not fit the recipe's model ({FIT_HINT})")
-    widen_into(start, model)
-    return True
-
-
-# the output layer may differ (mu-law body -> logistic mixture); the family levels are not learned,
-# prepare fills them from the training notes
-WARM_START = WarmStartRules(same=((("local", "features"), "conditioning or log-mel front end"),),
-                            may_differ=frozenset({"out2.weight", "out2.bias", "family_level"}),
-                            fit_hint=FIT_HINT, reshape=_widen)
-
-
-def init_from(model: WaveNet, spec: str) -> list[str]:
-    """Copy ``spec``'s weights into ``model``; returns the names left fresh (the output layer at most).
-
-    A start with fewer residual or skip channels is widened into ``model`` (``widen_into``).
-    """
-    return list(warm_start(model, spec, WARM_START).fresh)
-
-
 @torch.no_grad()
-def widen_into(narrow: WaveNet, wide: WaveNet) -> None:
-    """Copy ``narrow`` into ``wide`` (more residual and/or skip channels, all else equal) so that
-    ``wide`` computes exactly ``narrow``'s outputs, and every new weight can still learn.
-
-    The old channels keep their indices (the gate's sigmoid half moves up to the wide model's
-    second half). New residual channels start at zero and stay there at first: their input and
-    residual rows are zero, so the old layers read nothing new. New gate units and new skip
-    channels keep the wide model's random initialisation, but the weights that would carry them
-    into the old residual, skip and output channels are zero. Why random there: a unit whose output
-    is exactly zero gets no gradient through its ReLU or its zero outgoing weights, and would
-    never start learning.
-    """
-    R0, S0 = narrow.config.residual_channels, narrow.config.skip_channels
-    R = wide.config.residual_channels
-    L = len(wide.config.dilations)
-    gate = torch.cat([torch.arange(R0), R + torch.arange(R0)])  # narrow gate unit -> wide index
-    res, skp = torch.arange(R0), torch.arange(S0)
-
-    def put(dst: torch.Tensor, src: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor | None = None) -> None:
-        if cols is None:
-            dst[rows] = src
-        else:
-            dst[rows[:, None], cols[None, :]] = src
-
-    # new residual channels: zero in, and zero from the residual updates (rows >= R0 below)
-    wide.input.weight.zero_()
-    wide.input.bias.zero_()
-    put(wide.input.weight, narrow.input.weight, res)
-    put(wide.input.bias, narrow.input.bias, res)
-    for i in range(L):
-        put(wide.dilated[i].weight, narrow.dilated[i].weight, gate, res)
-        put(wide.dilated[i].bias, narrow.dilated[i].bias, gate)
-        wide.residual[i].weight.zero_()
-        wide.residual[i].bias.zero_()
-        put(wide.residual[i].weight, narrow.residual[i].weight, res, res)
-        put(wide.residual[i].bias, narrow.residual[i].bias, res)
-        wide.skip[i].weight[:S0].zero_()  # old skip channels ignore the new gate units
-        put(wide.skip[i].weight, narrow.skip[i].weight, skp, res)
-        put(wide.skip[i].bias, narrow.skip[i].bias, skp)
-    wide.out1.weight[:S0].zero_()
-    put(wide.out1.weight, narrow.out1.weight, skp, skp)
-    put(wide.out1.bias, narrow.out1.bias, skp)
-    wide.out2.weight.zero_()
-    put(wide.out2.weight, narrow.out2.weight, torch.arange(narrow.out2.weight.shape[0]), skp)
-    wide.out2.bias.copy_(narrow.out2.bias)
-    per_layer = (gate[None, :] + 2 * R * torch.arange(L)[:, None]).reshape(-1)  # (L * 2R0,) rows
-    for name in ("local_proj", "global_proj"):
-        src, dst = getattr(narrow, name), getattr(wide, name)
-        if src is not None:
-            put(dst.weight, src.weight, per_layer)
-    for name in ("family_embed", "pitch_embed", "frame_net"):
-        if getattr(narrow, name) is not None:
-            getattr(wide, name).load_state_dict(getattr(narrow, name).state_dict())
-
-
-@torch.no_grad()
-def family_levels(notes, config: WaveNetConfig, peak: float, per_family: int = 200, seed: int = 0) -> torch.Tensor:
+def family_levels(notes, config: WaveNetNotesConfig, peak: float, per_family: int = 200, seed: int = 0) -> torch.Tensor:
     """Each family's median note level in dB per block after the onset, ``(n_families, level_blocks)``
-    (``WaveNetConfig.note_level``), from up to ``per_family`` of ``notes`` each (drawn with ``seed``),
+    (``WaveNetNotesConfig.note_level``), from up to ``per_family`` of ``notes`` each (drawn with ``seed``),
     scaled to ``peak`` as in training; a family without notes gets the median over all of them."""
     import copy
 
@@ -271,24 +182,32 @@ def family_levels(notes, config: WaveNetConfig, peak: float, per_family: int = 2
                         for f in range(config.n_families)]).float()
 
 
-def prepare(data: WaveNetDataConfig, model_config: WaveNetConfig) -> Prepared:
+def build(config: WaveNetNotesConfig | WaveNetVocoderConfig) -> WaveNet:
+    """The model ``config`` describes: a note generator or a mel vocoder."""
+    for config_class, model_class in ((WaveNetVocoderConfig, WaveNetVocoder), (WaveNetNotesConfig, WaveNetNotes)):
+        if isinstance(config, config_class):
+            return model_class(config)
+    raise ConfigError(f"wavenet: {type(config).__name__} is neither a note generator's nor a vocoder's config")
+
+
+def prepare(data: WaveNetDataConfig, model_config: WaveNetNotesConfig | WaveNetVocoderConfig) -> Prepared:
     from soundart.audio.notes import family_names
 
-    vocoder = data.mode == "vocoder"
-    if vocoder and not model_config.local:
-        raise ConfigError("wavenet: data.mode vocoder needs model.local: true")
+    model = build(model_config)
+    vocoder = model_config.local
+    if vocoder and data.peak_normalize:
+        raise ConfigError("wavenet data.peak_normalize is for a generator (a vocoder follows the mel's level)")
     if vocoder and data.segment % model_config.features.hop_length:
         raise ConfigError(f"wavenet: data.segment {data.segment} must be a multiple of the hop "
                           f"{model_config.features.hop_length}")
     if not vocoder and model_config.n_families not in (0, len(family_names())):
         raise ConfigError(f"wavenet: model.n_families must be {len(family_names())} for the notes dataset")
-    model = WaveNet(model_config)
     started = warm_start(model, data.init_from, WARM_START) if data.init_from else None
     hop = model_config.features.hop_length
     cut = dict(peak=data.peak_normalize, crop_samples=int(round(data.crop_seconds * model_config.sample_rate)))
     train = NoteCrops(_notes(data, "train"), data.segment, hop, data.onset_fraction, data.seed, vocoder, **cut)
     valid = NoteCrops(_notes(data, "valid"), data.segment, hop, data.onset_fraction, data.seed + 1, vocoder, **cut)
-    if model_config.note_level:
+    if not vocoder and model_config.note_level:
         model.family_level.copy_(family_levels(train.notes, model_config, data.peak_normalize, seed=data.seed))
     what = "log-mel -> audio vocoder" if vocoder else "family + pitch conditioned generator"
     description = (f"notes dataset ({data.root}): {len(train)} training notes of "
@@ -312,7 +231,7 @@ def evaluate(model: WaveNet, data: WaveNetDataConfig, prepared: Prepared) -> dic
     rows = list(test.rows)
     random.Random(data.seed).shuffle(rows)
     test.rows = rows[:data.eval_items]
-    if data.mode == "generator":
+    if not model.config.local:
         result = {"test_nll_bits_per_sample": round(generator_nll(model, test, data.eval_seconds,
                                                                   peak=data.peak_normalize), 4),
                   "test_notes": len(test.rows)}
@@ -395,5 +314,25 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0, beam: int |
     return result
 
 
-TASK = Task(name="wavenet", model_config_class=WaveNetConfig, data_config_class=WaveNetDataConfig,
-            prepare=prepare, evaluate=evaluate)
+def split_old_recipe(raw: dict[str, Any]) -> dict[str, Any]:
+    """A recipe of the old ``wavenet`` task in today's terms: ``data.mode`` (generator or vocoder) becomes
+    the task ``wavenet-notes`` or ``wavenet-vocoder``, and the model section that task's config
+    (:func:`~soundart.audio.wavenet_config.split_old_config`, which drops ``local``)."""
+    sections = {key: {} if raw.get(key) is None else raw[key] for key in ("data", "model")}
+    for key, section in sections.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(section).__name__}")
+    data = dict(sections["data"])
+    mode = data.pop("mode", "generator")
+    if mode not in ("generator", "vocoder"):
+        raise ConfigError(f"wavenet data.mode must be generator or vocoder (got {mode!r})")
+    if (sections["model"].get("local", False) is True) != (mode == "vocoder"):
+        raise ConfigError(f"wavenet: data.mode {mode} needs model.local: {'true' if mode == 'vocoder' else 'false'}")
+    kind, model = split_old_config(sections["model"])
+    return {**raw, "task": kind, "data": data, "model": model}
+
+
+NOTES_TASK = Task(name="wavenet-notes", model_config_class=WaveNetNotesConfig, data_config_class=WaveNetDataConfig,
+                  prepare=prepare, evaluate=evaluate)
+VOCODER_TASK = Task(name="wavenet-vocoder", model_config_class=WaveNetVocoderConfig,
+                    data_config_class=WaveNetDataConfig, prepare=prepare, evaluate=evaluate)

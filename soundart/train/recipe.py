@@ -92,6 +92,10 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         raise ConfigError(f"{p}: missing 'task'")
     if not isinstance(raw["task"], str):
         raise ConfigError(f"{p.name}: task must be a name, got {raw['task']!r}")
+    try:  # an older task name (the one ``wavenet`` task for both WaveNets) in today's terms
+        raw = registry.current_recipe(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{p.name}: {exc}") from None
     task = registry.task(raw["task"])
     name = str(raw.get("name") or p.stem)
     sections = {key: {} if raw.get(key) is None else raw[key] for key in ("data", "model", "train")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,9 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet import WaveNet
 from soundart.audio.wavenet_codes import mulaw_companded, mulaw_decode, mulaw_encode, upsample_frames
-from soundart.errors import BadInputError, ConfigError
+from soundart.audio.wavenet_config import WaveNetConfig
+from soundart.audio.wavenet_notes import WaveNetNotesConfig
+from soundart.audio.wavenet_task import build
+from soundart.audio.wavenet_vocoder import WaveNetVocoderConfig
+from soundart.errors import BadInputError, ConfigError, ModelError
 
 
 @pytest.fixture(autouse=True)
@@ -23,9 +28,14 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
+def _config(local: bool = False, **kw):
+    """A tiny note generator's config, or with ``local`` a mel vocoder's."""
+    return (WaveNetVocoderConfig if local else WaveNetNotesConfig).debug(**kw)
+
+
 def _model(seed: int = 0, **kw) -> WaveNet:
     torch.manual_seed(seed)
-    model = WaveNet(WaveNetConfig.debug(**kw))
+    model = build(_config(**kw))
     with torch.no_grad():
         for p in model.parameters():  # larger weights than the default init: outputs depend on inputs visibly
             p.normal_(0.0, 0.3)
@@ -103,7 +113,7 @@ def test_local_conditioning_upsampling_and_bad_mels():
 
 def test_training_steps_lower_the_loss_on_a_tone():
     torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig.debug(n_families=2, pitch_conditioning=True))
+    model = build(WaveNetNotesConfig.debug(n_families=2, pitch_conditioning=True))
     t = torch.arange(1024) / 16000
     audio = torch.stack([0.5 * torch.sin(2 * math.pi * 440 * t), 0.3 * torch.sin(2 * math.pi * 220 * t + 1)])
     batch = {"audio": audio, "family": torch.tensor([0, 1]), "pitch": torch.tensor([69, 57])}
@@ -125,7 +135,7 @@ def test_checkpoint_round_trip(tmp_path):
 
     model = _model(local=True)
     checkpoint.save(model, tmp_path / "wn", {"data": "test"})
-    loaded = checkpoint.load(tmp_path / "wn", expect_kind="wavenet")
+    loaded = checkpoint.load(tmp_path / "wn", expect_kind="wavenet-vocoder")
     assert loaded.config == model.config
     x = torch.rand(1, 256) * 2 - 1
     mel = torch.randn(1, model.config.features.n_mels, 5) * 10 - 30
@@ -135,20 +145,19 @@ def test_checkpoint_round_trip(tmp_path):
 
 def test_config_rejects_bad_values():
     with pytest.raises(ConfigError, match="max_dilation_exp"):
-        WaveNetConfig(max_dilation_exp=20)
+        WaveNetNotesConfig(max_dilation_exp=20)
     with pytest.raises(ConfigError, match="residual_channels"):
-        WaveNetConfig(residual_channels=0)
+        WaveNetNotesConfig(residual_channels=0)
     with pytest.raises(ConfigError, match="lpc_order must be in"):
-        WaveNetConfig(local=True, lpc_order=2048)
+        WaveNetVocoderConfig(lpc_order=2048)
     with pytest.raises(ConfigError, match="synthesis_lpc_order .* needs lpc_order"):
-        WaveNetConfig(local=True, synthesis_lpc_order=256)
-    assert WaveNetConfig(local=True, lpc_order=64, synthesis_lpc_order=256).sampling_lpc_order == 256
-    assert WaveNetConfig(local=True, lpc_order=64).sampling_lpc_order == 64
+        WaveNetVocoderConfig(synthesis_lpc_order=256)
+    assert WaveNetVocoderConfig(lpc_order=64, synthesis_lpc_order=256).sampling_lpc_order == 256
+    assert WaveNetVocoderConfig(lpc_order=64).sampling_lpc_order == 64
 
 
-@pytest.mark.parametrize("mode", ["vocoder"])
-def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path, mode):
-    """The wavenet task through the recipe path: crops, mel collate, Trainer, evaluate's metrics."""
+def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path):
+    """The wavenet-vocoder task through the recipe path: crops, mel collate, Trainer, evaluate's metrics."""
     import json
 
     from soundart.audio.wavenet_task import WaveNetDataConfig, make_collate, prepare
@@ -156,8 +165,8 @@ def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path, mode):
     from soundart.train.recipe import Recipe, run_recipe
 
     torch.set_num_threads(1)
-    model_cfg = WaveNetConfig.debug(local=True)
-    data = WaveNetDataConfig(root=str(tiny_notes), mode=mode, segment=512, eval_items=2, eval_seconds=0.25)
+    model_cfg = WaveNetVocoderConfig.debug()
+    data = WaveNetDataConfig(root=str(tiny_notes), segment=512, eval_items=2, eval_seconds=0.25)
     prepared = prepare(data, model_cfg)
     item = prepared.train_data[0]
     assert item["audio"].shape == (512,), item["audio"].shape
@@ -165,7 +174,7 @@ def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path, mode):
     hop = model_cfg.features.hop_length
     assert batch["mel"].shape == (2, model_cfg.features.n_mels, 512 // hop + 1), batch["mel"].shape
     assert torch.isfinite(batch["mel"]).all()
-    recipe = Recipe(task="wavenet", name="wn-test", data=data, model=model_cfg,
+    recipe = Recipe(task="wavenet-vocoder", name="wn-test", data=data, model=model_cfg,
                     train=TrainConfig(steps=3, batch_size=2, warmup_steps=1, amp=False, device="cpu",
                                       val_every=3, val_batches=1, ckpt_every=100, out_dir=str(tmp_path / "run"),
                                       progress=False))
@@ -176,14 +185,16 @@ def test_recipe_task_trains_and_evaluates(tiny_notes, tmp_path, mode):
     assert np.isfinite(metrics["test_logmel_l1_wavenet_db"])
     assert "notes dataset" in meta["data"]
     assert 0 < metrics["test_logmel_l1_mulaw8_roundtrip_db"] < metrics["test_logmel_l1_wavenet_db"], metrics
-    with pytest.raises(ConfigError, match="local"):
+    with pytest.raises(ConfigError, match="neither a note generator's nor a vocoder's"):
         prepare(data, WaveNetConfig.debug())
+    with pytest.raises(ConfigError, match="peak_normalize is for a generator"):
+        prepare(dataclasses.replace(data, peak_normalize=0.5), model_cfg)
 
     # a second stage: the 16-bit logistic-mixture vocoder starts from the mu-law run's body
-    second = Recipe(task="wavenet", name="wn-test-2",
-                    data=WaveNetDataConfig(root=str(tiny_notes), mode=mode, segment=512, eval_items=2,
+    second = Recipe(task="wavenet-vocoder", name="wn-test-2",
+                    data=WaveNetDataConfig(root=str(tiny_notes), segment=512, eval_items=2,
                                            eval_seconds=0.25, init_from=str(final.with_suffix(""))),
-                    model=WaveNetConfig.debug(local=True, output="logistic", mixtures=2),
+                    model=WaveNetVocoderConfig.debug(output="logistic", mixtures=2),
                     train=TrainConfig(steps=2, batch_size=2, warmup_steps=1, amp=False, device="cpu", val_every=2,
                                       val_batches=1, ckpt_every=100, out_dir=str(tmp_path / "run2"),
                                       progress=False))
@@ -200,10 +211,10 @@ def test_recipe_task_trains_a_generator_with_side_inputs(tiny_notes, tmp_path):
     from soundart.train.recipe import Recipe, run_recipe
 
     torch.set_num_threads(1)
-    recipe = Recipe(task="wavenet", name="wn-gen-test",
+    recipe = Recipe(task="wavenet-notes", name="wn-gen-test",
                     data=WaveNetDataConfig(root=str(tiny_notes), segment=512, eval_items=2, eval_seconds=0.25,
                                            peak_normalize=0.5, crop_seconds=1.0),
-                    model=WaveNetConfig.debug(n_families=12, pitch_conditioning=True, pitch_waves=2, note_clock=2,
+                    model=WaveNetNotesConfig.debug(n_families=12, pitch_conditioning=True, pitch_waves=2, note_clock=2,
                                               input_noise=0.1),
                     train=TrainConfig(steps=3, batch_size=2, warmup_steps=1, amp=False, device="cpu", val_every=3,
                                       val_batches=1, ckpt_every=100, out_dir=str(tmp_path / "run"), progress=False))
@@ -234,8 +245,6 @@ def test_generator_crops_scaled_to_a_peak_and_kept_within_the_held_part(tiny_not
         np.testing.assert_allclose(item["audio"].numpy(), expect.numpy(), atol=1e-6)
     with pytest.raises(ConfigError, match="peak_normalize"):
         WaveNetDataConfig(peak_normalize=1.5)
-    with pytest.raises(ConfigError, match="vocoder"):
-        WaveNetDataConfig(mode="vocoder", peak_normalize=0.5)
 
 
 def test_logistic_mixture_nll_is_the_bins_probability():
@@ -271,7 +280,7 @@ def test_logistic_mixture_nll_is_the_bins_probability():
 def test_logistic_output_trains_on_a_quiet_tone():
     """16-bit logistic-mixture output: the loss falls well below its start on tones at -30 dBFS."""
     torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig.debug(n_families=2, output="logistic", mixtures=3))
+    model = build(WaveNetNotesConfig.debug(n_families=2, output="logistic", mixtures=3))
     assert model.out2.out_channels == 9
     t = torch.arange(1024) / 16000
     audio = torch.stack([0.03 * torch.sin(2 * math.pi * 440 * t), 0.02 * torch.sin(2 * math.pi * 220 * t + 1)])
@@ -292,19 +301,19 @@ def test_logistic_output_trains_on_a_quiet_tone():
 
 def test_config_rejects_unknown_output():
     with pytest.raises(ConfigError, match="output"):
-        WaveNetConfig(output="gaussian")
+        WaveNetNotesConfig(output="gaussian")
     with pytest.raises(ConfigError, match="mixtures"):
-        WaveNetConfig(output="logistic", mixtures=0)
+        WaveNetNotesConfig(output="logistic", mixtures=0)
 
 
 def test_init_from_copies_the_body_and_leaves_a_new_output_fresh(tmp_path):
     from soundart import checkpoint
-    from soundart.audio.wavenet_task import init_from
+    from soundart.audio.wavenet_warm_start import init_from
 
     source = _model(local=True)
     checkpoint.save(source, tmp_path / "mulaw", {"data": "test"})
     torch.manual_seed(5)
-    target = WaveNet(WaveNetConfig.debug(local=True, output="logistic", mixtures=2))
+    target = build(WaveNetVocoderConfig.debug(output="logistic", mixtures=2))
     fresh_out = target.out2.weight.clone()
     fresh = init_from(target, str(tmp_path / "mulaw"))
     assert sorted(fresh) == ["out2.bias", "out2.weight"]
@@ -312,21 +321,21 @@ def test_init_from_copies_the_body_and_leaves_a_new_output_fresh(tmp_path):
     assert torch.equal(target.frame_net[0].weight, source.frame_net[0].weight)
     assert torch.equal(target.out2.weight, fresh_out)
     with pytest.raises(ConfigError, match="do not fit"):
-        init_from(WaveNet(WaveNetConfig.debug(local=True, residual_channels=4)), str(tmp_path / "mulaw"))
-    with pytest.raises(ConfigError, match="conditioning"):
-        init_from(WaveNet(WaveNetConfig.debug()), str(tmp_path / "mulaw"))
+        init_from(build(WaveNetVocoderConfig.debug(residual_channels=4)), str(tmp_path / "mulaw"))
+    with pytest.raises(ModelError, match="holds a 'wavenet-vocoder' model, expected wavenet-notes"):
+        init_from(build(WaveNetNotesConfig.debug()), str(tmp_path / "mulaw"))
 
 
 @pytest.mark.parametrize("kw", [dict(local=True), dict(n_families=3, pitch_conditioning=True),
                                 dict(n_families=3, pitch_conditioning=True, pitch_waves=2)])
 def test_init_from_a_narrower_model_widens_it_without_changing_its_outputs(tmp_path, kw):
     from soundart import checkpoint
-    from soundart.audio.wavenet_task import init_from
+    from soundart.audio.wavenet_warm_start import init_from
 
     narrow = _model(**kw)
     checkpoint.save(narrow, tmp_path / "narrow", {"data": "test"})
     torch.manual_seed(1)
-    wide = WaveNet(WaveNetConfig.debug(residual_channels=12, skip_channels=16, **kw))
+    wide = build(_config(residual_channels=12, skip_channels=16, **kw))
     assert init_from(wide, str(tmp_path / "narrow")) == []
     wide.eval()
     torch.manual_seed(2)
@@ -341,15 +350,15 @@ def test_init_from_a_narrower_model_widens_it_without_changing_its_outputs(tmp_p
     still = [name for name, p in wide.named_parameters() if p.grad is None or not p.grad.any()]
     assert still == [f"residual.{last}.weight", f"residual.{last}.bias"]
     with pytest.raises(ConfigError, match="do not fit"):  # narrower, or another depth
-        init_from(WaveNet(WaveNetConfig.debug(residual_channels=12, skip_channels=4, **kw)), str(tmp_path / "narrow"))
+        init_from(build(_config(residual_channels=12, skip_channels=4, **kw)), str(tmp_path / "narrow"))
     with pytest.raises(ConfigError, match="do not fit"):
-        init_from(WaveNet(WaveNetConfig.debug(residual_channels=12, cycles=2, **kw)), str(tmp_path / "narrow"))
+        init_from(build(_config(residual_channels=12, cycles=2, **kw)), str(tmp_path / "narrow"))
 
 
 def test_input_noise_only_in_training():
     """input_noise perturbs the teacher-forced inputs while training; evaluation sees clean inputs."""
     torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig.debug(local=True, output="logistic", mixtures=2, input_noise=0.05))
+    model = build(WaveNetVocoderConfig.debug(output="logistic", mixtures=2, input_noise=0.05))
     audio = torch.rand(2, 256) * 0.2 - 0.1
     mel = torch.randn(2, model.config.features.n_mels, 256 // model.config.features.hop_length + 1) * 10 - 30
     with torch.no_grad():
@@ -359,7 +368,7 @@ def test_input_noise_only_in_training():
         noisy = [float(model.loss(audio, mel=mel)) for _ in range(2)]
     assert clean[0] == clean[1] and noisy[0] != noisy[1] and clean[0] not in noisy
     with pytest.raises(ConfigError, match="input_noise"):
-        WaveNetConfig(input_noise=-1)
+        WaveNetNotesConfig(input_noise=-1)
 
 
 def test_pitch_waves_are_in_step_with_the_note():
@@ -379,14 +388,14 @@ def test_pitch_waves_are_in_step_with_the_note():
     assert waves[1, [1, 2, 4, 5]].abs().max() == 0  # 8.4 and 12.6 kHz are past Nyquist
     assert torch.allclose(pitch_waves(torch.tensor([60]), 5, 1, 16000, dtype=torch.float64)[0, 1, 0],
                           torch.tensor(1.0, dtype=torch.float64))  # cosine at phase 0
-    model = WaveNet(WaveNetConfig.debug(pitch_conditioning=True, pitch_waves=3))
+    model = build(WaveNetNotesConfig.debug(pitch_conditioning=True, pitch_waves=3))
     pitch = torch.tensor([60])  # the side inputs in training: the waves at the phases measured in the note
     assert torch.allclose(model.side_inputs(pitch, 2048, torch.float64, audio=note),
                           pitch_waves(pitch, 2048, 3, 16000, got, dtype=torch.float64), atol=1e-12)
     assert torch.equal(model.side_inputs(pitch, 2048, torch.float64), pitch_waves(pitch, 2048, 3, 16000,
                                                                                    dtype=torch.float64))
     with pytest.raises(ConfigError, match="pitch_waves"):
-        WaveNetConfig(pitch_waves=2)  # without pitch conditioning
+        WaveNetNotesConfig(pitch_waves=2)  # without pitch conditioning
 
 
 def test_note_clock_counts_from_the_onset():
@@ -397,14 +406,14 @@ def test_note_clock_counts_from_the_onset():
     assert torch.allclose(clock[0, :, 400:], clock[1, :, :400])  # a crop 400 samples in goes on from there
     assert abs(float(clock[0, 0, 400]) - math.exp(-1)) < 1e-12  # 25 ms
     assert abs(float(clock[0, 1, 400]) - math.exp(-0.25)) < 1e-12  # 100 ms
-    model = WaveNet(WaveNetConfig.debug(note_clock=3)).eval()
+    model = build(WaveNetNotesConfig.debug(note_clock=3)).eval()
     x = torch.rand(1, 300) * 2 - 1
     with torch.no_grad():  # the default clock starts at the onset; a later start changes the outputs
         assert torch.equal(model(x), model(x, side=model.side_inputs(None, 300, x.dtype, start=torch.tensor([0]))))
         assert not torch.allclose(model(x), model(x, side=model.side_inputs(None, 300, x.dtype,
                                                                            start=torch.tensor([8000]))))
     with pytest.raises(ConfigError, match="note_clock"):
-        WaveNetConfig(note_clock=9)
+        WaveNetNotesConfig(note_clock=9)
 
 
 def test_generator_with_pitch_waves_plays_the_asked_pitch():
@@ -412,7 +421,7 @@ def test_generator_with_pitch_waves_plays_the_asked_pitch():
     from soundart.audio.wavenet_generate import generate
 
     torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig.debug(n_families=1, pitch_conditioning=True, pitch_waves=2, input_noise=0.3))
+    model = build(WaveNetNotesConfig.debug(n_families=1, pitch_conditioning=True, pitch_waves=2, input_noise=0.3))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     pitch = torch.tensor([57, 69] * 4)
     f0 = 440 * 2 ** ((pitch[:, None].double() - 69) / 12)
@@ -461,8 +470,8 @@ def test_note_level_trained_as_read_and_sampled_from_the_family_median(tiny_note
     from soundart.audio.wavenet_task import WaveNetDataConfig, _notes, family_levels, load_clips
 
     torch.manual_seed(0)
-    config = WaveNetConfig.debug(n_families=12, note_level=True, note_level_seconds=0.5)
-    model = WaveNet(config).eval()
+    config = WaveNetNotesConfig.debug(n_families=12, note_level=True, note_level_seconds=0.5)
+    model = build(config).eval()
     assert model.input.weight.shape[1] == 2  # the previous sample and the level
     audio = torch.rand(2, 1000) * 0.2 - 0.1
     side = model.side_inputs(None, 1000, torch.float32, audio=audio)
@@ -489,7 +498,7 @@ def test_note_level_trained_as_read_and_sampled_from_the_family_median(tiny_note
         assert float(model.loss(clips[:1], fam[:1])) == as_trained
         assert abs(float(model.loss(clips[:1], fam[:1], as_sampled=True)) - as_sampled) > 1e-3
     with pytest.raises(ConfigError, match="note_level"):
-        WaveNetConfig(note_level=True)  # without families
+        WaveNetNotesConfig(note_level=True)  # without families
 
 
 def test_generator_with_note_level_plays_at_the_level_it_reads():
@@ -498,8 +507,8 @@ def test_generator_with_note_level_plays_at_the_level_it_reads():
     from soundart.audio.wavenet_generate import generate
 
     torch.manual_seed(0)
-    config = WaveNetConfig.debug(n_families=2, note_level=True, note_level_seconds=0.3, input_noise=0.3)
-    model = WaveNet(config)
+    config = WaveNetNotesConfig.debug(n_families=2, note_level=True, note_level_seconds=0.3, input_noise=0.3)
+    model = build(config)
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     t = torch.arange(512, dtype=torch.float64) / 16000
     for _ in range(200):
@@ -516,3 +525,59 @@ def test_generator_with_note_level_plays_at_the_level_it_reads():
     rms = clips[:, 1024:].pow(2).mean(-1).sqrt()
     for got, want in zip(rms.tolist(), (asked / math.sqrt(2)).tolist()):
         assert want / 2 < got < want * 2, (rms, asked / math.sqrt(2))
+
+
+def test_shipped_checkpoints_of_the_old_kind_load_as_their_model():
+    """The shipped files say kind "wavenet" (one config for both): local picks the model and its config."""
+    from soundart.audio.wavenet_notes import WaveNetNotes
+    from soundart.audio.wavenet_vocoder import WaveNetVocoder
+    from soundart.models import load_model
+
+    notes, vocoder = load_model("wavenet-notes"), load_model("wavenet-vocoder")
+    assert notes.checkpoint["kind"] == vocoder.checkpoint["kind"] == "wavenet"
+    assert type(notes) is WaveNetNotes and type(notes.config) is WaveNetNotesConfig
+    assert type(vocoder) is WaveNetVocoder and type(vocoder.config) is WaveNetVocoderConfig
+    assert notes.config.n_families == 12 and vocoder.config.lpc_order == 64
+    assert load_model("wavenet-notes", expect_kind="wavenet-notes") is not None
+    with pytest.raises(ModelError, match="holds a 'wavenet-vocoder' model, expected wavenet-notes"):
+        load_model("wavenet-vocoder", expect_kind="wavenet-notes")
+
+
+def test_an_old_config_with_the_other_models_conditioning_on_is_refused(tmp_path):
+    import json
+
+    from soundart import checkpoint
+    from soundart.audio.wavenet_config import split_old_config
+
+    assert split_old_config({"local": True, "n_families": 0, "lpc_order": 8}) == ("wavenet-vocoder",
+                                                                                   {"lpc_order": 8})
+    assert split_old_config({"lpc_order": 0, "frame_channels": 8, "n_families": 2}) == ("wavenet-notes",
+                                                                                          {"n_families": 2})
+    with pytest.raises(ConfigError, match="a mel vocoder cannot have n_families"):
+        split_old_config({"local": True, "n_families": 3})
+    model = _model(local=True)
+    checkpoint.save(model, tmp_path / "old")
+    document = json.loads((tmp_path / "old.json").read_text())
+    document["kind"], document["config"]["local"] = "wavenet", True
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    assert checkpoint.load(tmp_path / "old", expect_kind="wavenet-vocoder").config == model.config
+    document["config"]["pitch_conditioning"] = True
+    (tmp_path / "old.json").write_text(json.dumps(document))
+    with pytest.raises(ModelError, match="cannot have pitch_conditioning"):
+        checkpoint.load(tmp_path / "old")
+
+
+def test_a_recipe_of_the_old_wavenet_task_loads_as_todays(tmp_path):
+    from soundart.train.recipe import load_recipe
+
+    path = tmp_path / "old.yaml"
+    path.write_text("task: wavenet\ndata: {mode: vocoder, segment: 1024}\nmodel: {local: true, lpc_order: 32}\n")
+    recipe = load_recipe(path)
+    assert recipe.task == "wavenet-vocoder" and recipe.model == WaveNetVocoderConfig(lpc_order=32)
+    assert recipe.data.segment == 1024
+    path.write_text("task: wavenet\ndata: {peak_normalize: 0.5}\nmodel: {n_families: 12, note_clock: 2}\n")
+    recipe = load_recipe(path)
+    assert recipe.task == "wavenet-notes" and recipe.model == WaveNetNotesConfig(n_families=12, note_clock=2)
+    path.write_text("task: wavenet\ndata: {mode: vocoder}\nmodel: {lpc_order: 32}\n")
+    with pytest.raises(ConfigError, match="old.yaml: wavenet: data.mode vocoder needs model.local: true"):
+        load_recipe(path)

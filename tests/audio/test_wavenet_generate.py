@@ -8,9 +8,12 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet import WaveNet
 from soundart.audio.wavenet_codes import mulaw_decode
 from soundart.audio.wavenet_generate import generate, generate_audio
+from soundart.audio.wavenet_notes import WaveNetNotesConfig
+from soundart.audio.wavenet_task import build
+from soundart.audio.wavenet_vocoder import WaveNetVocoderConfig
 from soundart.cli import cli
 from soundart.errors import ConfigError
 
@@ -24,9 +27,14 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
+def _config(local: bool = False, **kw):
+    """A tiny note generator's config, or with ``local`` a mel vocoder's."""
+    return (WaveNetVocoderConfig if local else WaveNetNotesConfig).debug(**kw)
+
+
 def _model(seed: int = 0, **kw) -> WaveNet:
     torch.manual_seed(seed)
-    model = WaveNet(WaveNetConfig.debug(**kw))
+    model = build(_config(**kw))
     with torch.no_grad():
         for p in model.parameters():  # spread-out outputs: many classes get sampled
             p.normal_(0.0, 0.3)
@@ -60,7 +68,7 @@ def test_sampling_temperature_comes_from_the_model_unless_given():
     assert torch.equal(default, generate(model, 300, temperature=0.5, **kw))
     assert not torch.equal(default, generate(model, 300, temperature=1.0, **kw))
     with pytest.raises(ConfigError, match="sampling_temperature"):
-        WaveNetConfig(sampling_temperature=0)
+        WaveNetNotesConfig(sampling_temperature=0)
 
 def test_fast_equals_naive_vocoder():
     model = _model(local=True)
@@ -189,10 +197,10 @@ def test_linear_prediction_leaves_a_small_excitation():
     models is far quieter than the tone (measured on rendered notes: -18 dB at order 16), its
     level estimated from the mel is right within a factor of 4, and the codes take the tone back
     to within their 8-bit rounding."""
-    from soundart.audio.wavenet import NOTES_FEATURES
     from soundart.audio.wavenet_codes import EXCITATION_HEADROOM, frame_index
+    from soundart.audio.wavenet_config import NOTES_FEATURES
 
-    model = WaveNet(WaveNetConfig(local=True, lpc_order=16))
+    model = build(WaveNetVocoderConfig(lpc_order=16))
     mel = _tone_mel(NOTES_FEATURES, 1.0)
     tones = _tones(16000, NOTES_FEATURES.sr)
     codes = model.lpc_codes(tones, mel)
@@ -212,7 +220,7 @@ def test_sharper_envelope_follows_deeper_valleys():
     """No lag window and a 1e-5 floor (the shipped vocoder's envelope) give all-pole filters whose
     response spans ~20 dB more than the 40 Hz / 1e-3 defaults on the tones (measured 71-78 dB
     against 51-53), and a smaller excitation."""
-    from soundart.audio.wavenet import NOTES_FEATURES
+    from soundart.audio.wavenet_config import NOTES_FEATURES
     from soundart.features import logmel_lpc
 
     mel = _tone_mel(NOTES_FEATURES, 1.0)
@@ -226,7 +234,7 @@ def test_sharper_envelope_follows_deeper_valleys():
     assert (ranges[1] > ranges[0] + 12).all(), ranges
     assert (gains[1] < gains[0]).all(), gains
     with pytest.raises(ConfigError, match="lpc_noise_floor"):
-        WaveNetConfig(local=True, lpc_order=8, lpc_noise_floor=0.0)
+        WaveNetVocoderConfig(lpc_order=8, lpc_noise_floor=0.0)
 
 
 def test_seed_repeats_and_changes():
@@ -395,7 +403,7 @@ def test_shipped_vocoder_revocodes_clips_that_saturate_its_deep_filters(tmp_path
     from soundart.features import logmel
     from soundart.models import load_model
 
-    voc = load_model("wavenet-vocoder", expect_kind="wavenet")
+    voc = load_model("wavenet-vocoder", expect_kind="wavenet-vocoder")
     assert voc.config.sampling_lpc_order == 256 and voc.config.lpc_order == 64
     cfg = voc.config.features
     n = 16 * cfg.hop_length

@@ -18,8 +18,11 @@ import sys
 import pytest
 import torch
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig
+from soundart.audio.wavenet import WaveNet
 from soundart.audio.wavenet_generate import generate, generate_audio
+from soundart.audio.wavenet_notes import WaveNetNotesConfig
+from soundart.audio.wavenet_task import build
+from soundart.audio.wavenet_vocoder import WaveNetVocoderConfig
 from soundart.errors import ConfigError
 
 triton = pytest.importorskip("triton", reason="Triton comes with torch's CUDA wheels; this install has none")
@@ -27,9 +30,14 @@ triton = pytest.importorskip("triton", reason="Triton comes with torch's CUDA wh
 N = 260  # samples: past the tiny model's receptive field (32) and four hops (64)
 
 
+def _config(local: bool = False, **kw):
+    """A tiny note generator's config, or with ``local`` a mel vocoder's."""
+    return (WaveNetVocoderConfig if local else WaveNetNotesConfig).debug(**kw)
+
+
 def _model(**kw) -> WaveNet:
     torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig.debug(**kw))
+    model = build(_config(**kw))
     with torch.no_grad():
         for p in model.parameters():  # spread-out outputs: many classes get sampled
             p.normal_(0.0, 0.3)
