@@ -35,7 +35,7 @@ TASKS: dict[str, str] = {
     "specgan": "soundart.spectral.gan_task:TASK",
     "melvae": "soundart.audio.melvae_task:TASK",
     "music-rnn": "soundart.music.rnn:TASK",
-    "music-transformer": "soundart.music.transformer:TASK",
+    "music-transformer": "soundart.music.transformer_task:TASK",
     "wavenet-notes": "soundart.audio.wavenet_task:NOTES_TASK",
     "wavenet-vocoder": "soundart.audio.wavenet_task:VOCODER_TASK",
 }

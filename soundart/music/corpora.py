@@ -14,13 +14,14 @@ import hashlib
 import json
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from soundart.errors import BadInputError, ConfigError
 from soundart.music.midi_pieces import midi_to_piece
-from soundart.music.tokens import DRUMS, Codec, CodecConfig, Note, Piece, bar_windows, estimate_key
+from soundart.music.tokens import DRUMS, Codec, CodecConfig, Note, Piece, estimate_key
 
 # style -> (music21 corpus folders, default GM program, default tempo, most source files read)
 # (each Essen file is an opus of a few hundred songs, so a few files are plenty)
@@ -322,6 +323,28 @@ def prepare_token_data(cfg: MusicDataConfig, codec_config: CodecConfig | None = 
         desc += f"; held out by song/session: {len(splits['valid'])} validation, {len(splits['test'])} test pieces"
     return TokenData(TokenDataset(windows["train"], codec, cfg.transpose), TokenDataset(windows["valid"], codec),
                      desc, splits)
+
+
+def bar_windows(tokens: Sequence[int], codec: Codec, max_len: int) -> list[list[int]]:
+    """Training windows of one encoded piece: the header + whole bars from each bar onward.
+
+    Every window opens with the piece's control header and starts on a BAR, so
+    a model always learns with its controls in view; windows are cut at
+    ``max_len`` tokens (the last one keeps EOS when it fits).
+    """
+    if max_len <= Codec.HEADER_LEN + 1:
+        raise ConfigError(f"max_len must exceed the header ({Codec.HEADER_LEN + 1}), got {max_len}")
+    head = list(tokens[: Codec.HEADER_LEN])
+    body = list(tokens[Codec.HEADER_LEN:])
+    bars = [i for i, t in enumerate(body) if t == codec.bar]
+    out: list[list[int]] = []
+    span = max_len - len(head)
+    last = None
+    for b in bars or [0]:
+        if last is None or b - last >= span // 2 or b + span >= len(body) and last + span < len(body):
+            out.append(head + body[b: b + span])
+            last = b
+    return out
 
 
 def _cap_per_style(windows: list[list[int]], codec: Codec, cap: int) -> list[list[int]]:

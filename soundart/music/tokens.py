@@ -394,25 +394,3 @@ def estimate_key(pitches: Sequence[int], weights: Sequence[float] | None = None)
     scores = [np.corrcoef(hist, key_profile(k))[0, 1] for k in range(24)]
     scores = np.nan_to_num(np.asarray(scores), nan=-1.0)
     return int(np.argmax(scores))
-
-
-def bar_windows(tokens: Sequence[int], codec: Codec, max_len: int) -> list[list[int]]:
-    """Training windows of one encoded piece: the header + whole bars from each bar onward.
-
-    Every window opens with the piece's control header and starts on a BAR, so
-    a model always learns with its controls in view; windows are cut at
-    ``max_len`` tokens (the last one keeps EOS when it fits).
-    """
-    if max_len <= Codec.HEADER_LEN + 1:
-        raise ConfigError(f"max_len must exceed the header ({Codec.HEADER_LEN + 1}), got {max_len}")
-    head = list(tokens[: Codec.HEADER_LEN])
-    body = list(tokens[Codec.HEADER_LEN:])
-    bars = [i for i, t in enumerate(body) if t == codec.bar]
-    out: list[list[int]] = []
-    span = max_len - len(head)
-    last = None
-    for b in bars or [0]:
-        if last is None or b - last >= span // 2 or b + span >= len(body) and last + span < len(body):
-            out.append(head + body[b: b + span])
-            last = b
-    return out

@@ -8,7 +8,7 @@ import torch
 
 from soundart import checkpoint
 from soundart.music.rnn import MusicRNN, RNNConfig
-from soundart.music.sample import NumpyLSTM
+from soundart.music.rnn_np import NumpyLSTM
 
 from .helpers import tiny_event_model
 

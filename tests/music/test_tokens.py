@@ -8,6 +8,7 @@ import pytest
 
 from soundart.errors import BadInputError, ConfigError
 from soundart.io import load_midi, save_midi
+from soundart.music.corpora import bar_windows
 from soundart.music.midi_pieces import midi_to_piece, piece_to_midi
 from soundart.music.tokens import (
     DRUMS,
@@ -15,7 +16,6 @@ from soundart.music.tokens import (
     CodecConfig,
     Note,
     Piece,
-    bar_windows,
     parse_key,
 )
 

@@ -181,7 +181,7 @@ def test_recipes_load_and_build_the_model(name: str) -> None:
 
 def test_task_refuses_a_codec_that_does_not_match_the_data() -> None:
     from soundart.music.corpora import MusicDataConfig
-    from soundart.music.transformer import prepare
+    from soundart.music.transformer_task import prepare
 
     with pytest.raises(ConfigError, match="model.codec"):
         prepare(MusicDataConfig(source="jsb"), TransformerConfig.debug(vocab_size=0))
