@@ -89,6 +89,7 @@ def describe_model(name: str) -> dict[str, Any]:
     Read from the checkpoint's JSON and the safetensors header only, so it imports no torch.
     """
     from soundart.checkpoint import checkpoint_paths, read_document, tensor_shapes
+    from soundart.registry import current_kind_name
 
     if name not in DEFAULT_MODELS:
         known = ", ".join(sorted(DEFAULT_MODELS)) or "none yet"
@@ -112,7 +113,7 @@ def describe_model(name: str) -> dict[str, Any]:
         quality["test_nll_per_token"] = ", ".join(f"{s} {v['test_nll_per_token']:.3f}" for s, v in styles.items()
                                                   if "test_nll_per_token" in v)
     row.update({
-        "kind": document["kind"],
+        "kind": current_kind_name(document["kind"], document["config"]),  # an old kind in today's terms
         "size_mb": round(weights.stat().st_size / 1e6, 2),
         "parameters": sum(_count(shape) for shape in shapes.values()),
         "trained_on": meta.get("data", ""),

@@ -26,7 +26,11 @@ MODEL_CLASSES: dict[str, str] = {
 # a kind older checkpoints were saved under -> "module:function", (config dict) -> (today's kind, the config
 # in its terms): "wavenet" was one config for both WaveNets (the shipped wavenet-notes and -vocoder files)
 OLD_KINDS: dict[str, str] = {
-    "wavenet": "soundart.audio.wavenet_config:split_old_config",
+    "wavenet": "soundart.audio.wavenet_old_config:split_old_config",
+}
+# the same rule for today's kind alone, (config dict) -> kind, importing no torch (listings: soundart models)
+OLD_KIND_NAMES: dict[str, str] = {
+    "wavenet": "soundart.audio.wavenet_old_config:old_kind",
 }
 
 # recipe ``task:`` name -> soundart.train.recipe.Task
@@ -67,6 +71,12 @@ def model_class(kind: str) -> type:
 def current_kind(kind: str, config: Any) -> tuple[str, Any]:
     """``(kind, config)`` of a checkpoint in today's terms (``OLD_KINDS``); unchanged for a current kind."""
     return _resolve(OLD_KINDS[kind])(config) if kind in OLD_KINDS else (kind, config)
+
+
+def current_kind_name(kind: str, config: Any) -> str:
+    """Today's kind of a checkpoint (``OLD_KIND_NAMES``), the one ``current_kind`` gives, without building its
+    config (so without importing torch); unchanged for a current kind."""
+    return _resolve(OLD_KIND_NAMES[kind])(config) if kind in OLD_KIND_NAMES else kind
 
 
 def current_recipe(raw: dict[str, Any]) -> dict[str, Any]:

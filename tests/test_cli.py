@@ -153,6 +153,23 @@ def test_models_name_prints_the_whole_card_within_100_columns(name):
     assert " ".join(result.output.split()).count(" ".join(words[-4:])) == 1  # wrapped, not cut
 
 
+def test_models_lists_the_shipped_wavenets_under_the_kinds_they_load_as_without_importing_torch():
+    from soundart.checkpoint import read_document
+    from soundart.models import shipped_path
+    from soundart.registry import current_kind
+
+    rows = {r["name"]: r for r in json.loads(run("models", "--format", "json").output)}
+    for name in ("wavenet-notes", "wavenet-vocoder"):
+        document = read_document(shipped_path(name))
+        assert document["kind"] == "wavenet"  # the shipped file keeps its old kind
+        assert rows[name]["kind"] == name == current_kind(document["kind"], document["config"])[0]
+    code = ("import sys; from soundart.models import describe_models; "
+            "print(sorted(r['kind'] for r in describe_models())); assert 'torch' not in sys.modules, 'torch imported'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "'wavenet'" not in out.stdout and "'wavenet-vocoder'" in out.stdout
+
+
 def test_models_unknown_name_is_one_line():
     result = run("models", "nope")
     assert result.exit_code == 2 and result.output.count("\n") == 1 and "nope" in result.output

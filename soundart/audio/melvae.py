@@ -339,49 +339,13 @@ class MelVAE(nn.Module):
             band = torch.where(pitch == self.unknown_pitch, drawn, known)
         return family * bands + band
 
-    @torch.no_grad()
     def fit_prior_mixture(self, mu: torch.Tensor, pitch: torch.Tensor, family: torch.Tensor,
                           iters: int = 40, seed: int = 0) -> None:
-        """Fit the per-family (and per pitch band) sampling mixtures (``prior_mixture`` components) by EM.
+        """Fit the per-family (and per pitch band) sampling mixtures by EM from training notes' posterior means
+        ``mu`` ``(N, latent)`` and label indices ``(N,)``: :func:`.melvae_mixture.fit_prior_mixture`."""
+        from soundart.audio.melvae_mixture import fit_prior_mixture
 
-        ``mu``: posterior means ``(N, latent)`` of training notes encoded with their labels;
-        ``pitch`` / ``family``: their label indices ``(N,)``, pitches known. The offsets from the
-        learned prior's mean of each family's notes (in each pitch band) get a diagonal Gaussian
-        mixture; a family (band) with no training notes gets one zero-offset component with the
-        prior's average variance.
-        """
-        cfg = self.config
-        if not cfg.prior_mixture:
-            raise ConfigError("this model has no prior mixture (prior_mixture is 0)")
-        g = torch.Generator().manual_seed(seed)
-        prior_mu, prior_logvar = self.prior(pitch, family, len(mu), mu.device)
-        offsets = mu - prior_mu
-        K, bands = cfg.prior_mixture, cfg.pitch_bands
-        band = self._pitch_band(pitch)
-        for row in range(len(cfg.families) * bands):
-            fi = row // bands
-            x = offsets[(family == fi) & (band == row % bands)].double()
-            if len(x) == 0:
-                self.mix_logw[row] = 0.0
-                self.mix_mu[row] = 0.0
-                self.mix_logvar[row] = prior_logvar.mean(0)
-                continue
-            k = min(K, len(x))
-            means = x[torch.randperm(len(x), generator=g)[:k]].clone()
-            var = x.var(0, unbiased=False).clamp(min=1e-4).expand(k, -1).clone()
-            logw = torch.full((k,), -math.log(k), dtype=x.dtype)
-            for _ in range(iters):
-                # E: responsibilities from diagonal Gaussian log densities
-                logp = -0.5 * (((x[:, None] - means[None]) ** 2 / var[None]) + var.log()[None]).sum(-1) + logw
-                r = logp.softmax(-1)  # (n, k)
-                # M: weights, means and variances; a floor keeps a one-note component from collapsing
-                nk = r.sum(0) + 1e-9
-                logw = (nk / nk.sum()).log()
-                means = (r.T @ x) / nk[:, None]
-                var = ((r.T @ x.square()) / nk[:, None] - means.square()).clamp(min=1e-2)
-            self.mix_logw[row] = torch.cat([logw, torch.full((K - k,), -1e9, dtype=x.dtype)]).float()
-            self.mix_mu[row, :k], self.mix_logvar[row, :k] = means.float(), var.log().float()
-        self.mix_fitted.fill_(1)
+        fit_prior_mixture(self, mu, pitch, family, iters=iters, seed=seed)
 
     @torch.no_grad()
     def interpolate(self, a: torch.Tensor, b: torch.Tensor, steps: int) -> torch.Tensor:

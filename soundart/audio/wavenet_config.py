@@ -9,8 +9,8 @@ prediction). The models: :mod:`soundart.audio.wavenet` (the shared network), :mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from soundart.errors import ConfigError
 from soundart.features import FeatureConfig
@@ -109,35 +109,3 @@ class WaveNetConfig:
         base.update(kw)
         return cls(**base)
 
-
-# the fields of the other model that a config saved under the old kind "wavenet" (one config for both
-# models) holds, and the value that means "off": they must be off, and are dropped
-GENERATOR_SWITCHES = {"n_families": 0, "pitch_conditioning": False, "pitch_waves": 0, "note_clock": 0,
-                      "note_level": False}
-VOCODER_SWITCHES = {"lpc_order": 0, "synthesis_lpc_order": 0}
-
-
-def split_old_config(config: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A config saved under the old kind ``"wavenet"`` -> ``(kind, config)`` of today's model.
-
-    ``local`` said which model it is (a mel vocoder, else a note generator); the other model's fields go,
-    and must be off (a ConfigError names the ones that are not); unknown keys stay, for the config's own
-    error. The shipped ``wavenet-notes`` and ``wavenet-vocoder`` files are such configs.
-    """
-    from soundart.audio.wavenet_notes_config import WaveNetNotesConfig
-    from soundart.audio.wavenet_vocoder_config import WaveNetVocoderConfig
-
-    if not isinstance(config, dict):
-        raise ConfigError(f"wavenet: expected a mapping, got {type(config).__name__}")
-    vocoder = config.get("local", False) is True
-    kind, mine, other, switches = (
-        ("wavenet-vocoder", WaveNetVocoderConfig, WaveNetNotesConfig, GENERATOR_SWITCHES) if vocoder
-        else ("wavenet-notes", WaveNetNotesConfig, WaveNetVocoderConfig, VOCODER_SWITCHES))
-    if config.get("local", False) not in (True, False):
-        raise ConfigError(f"wavenet.local must be true or false, got {config['local']!r}")
-    theirs = {f.name for f in fields(other)} - {f.name for f in fields(mine)}
-    on = [key for key, off in switches.items() if key in config and config[key] != off]
-    if on:
-        what, others = ("mel vocoder", "note generator") if vocoder else ("note generator", "mel vocoder")
-        raise ConfigError(f"wavenet: a {what} cannot have {', '.join(on)} (only a {others} has them)")
-    return kind, {key: value for key, value in config.items() if key not in theirs and key != "local"}

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from soundart.audio.wavenet import WaveNet
-from soundart.audio.wavenet_config import split_old_config
 from soundart.audio.wavenet_notes import WaveNetNotes, WaveNetNotesConfig
+from soundart.audio.wavenet_old_config import split_old_config
 from soundart.audio.wavenet_vocoder import WaveNetVocoder, WaveNetVocoderConfig
 from soundart.audio.wavenet_warm_start import WARM_START
 from soundart.errors import ConfigError
@@ -317,7 +317,7 @@ def vocoder_l1(model: WaveNet, notes, seconds: float, seed: int = 0, beam: int |
 def split_old_recipe(raw: dict[str, Any]) -> dict[str, Any]:
     """A recipe of the old ``wavenet`` task in today's terms: ``data.mode`` (generator or vocoder) becomes
     the task ``wavenet-notes`` or ``wavenet-vocoder``, and the model section that task's config
-    (:func:`~soundart.audio.wavenet_config.split_old_config`, which drops ``local``)."""
+    (:func:`~soundart.audio.wavenet_old_config.split_old_config`, which drops ``local``)."""
     sections = {key: {} if raw.get(key) is None else raw[key] for key in ("data", "model")}
     for key, section in sections.items():
         if not isinstance(section, dict):

@@ -18,10 +18,11 @@ from soundart.music.sketch import KEY_STRENGTH, MAX_BARS, MAX_SKETCHES
 SKETCH_DEFAULT_MODEL = "transformer"
 
 
-def _outputs(output: Path, n: int) -> list[Path]:
-    if n == 1:
-        return [output]
-    return [output.with_name(f"{output.stem}-{i}{output.suffix}") for i in range(1, n + 1)]
+# the library's argument names in its errors -> sketch's flags
+SKETCH_FLAGS = {"bars": "--bars", "n": "-n", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
+                "key_strength": "--key-strength", "tempo": "--tempo", "drums": "--drums", "chords": "--chords",
+                "program": "--program", "meter": "--meter", "add": "--add", "regenerate": "--regenerate",
+                "primer": "--primer", "tracks": "--tracks", "include_primer": "--include-primer"}
 
 
 def _shipped_styles() -> str:
@@ -111,47 +112,22 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
     soundart sketch --primer verse.mid --add drums,bass --style funk -o band.mid
     soundart sketch --primer verse.mid --regenerate 5-8 --tracks melody -n 4 -o take.mid
     """
-    from soundart.errors import BadInputError
-    from soundart.io import check_output_path
-    from soundart.music.band import parse_programs
     from soundart.music.sketch import sketch as run_sketch
-
-    if output.suffix.lower() not in (".mid", ".midi"):
-        raise BadInputError(f"{output}: a MIDI output needs a .mid or .midi suffix")
-    outs = _outputs(output, count)
-    renders = _outputs(render, count) if render is not None else []
-    for p in renders:
-        if p.suffix.lower() != ".wav":
-            raise BadInputError(f"{p}: --render writes .wav files")
-    if render is not None or soundfont is not None:  # a bad SoundFont is refused before any file is written
-        _render_backend(render, soundfont)
-    from soundart.plot import PLOT_SUFFIXES
-
-    if plot is not None and plot.suffix.lower() not in PLOT_SUFFIXES:
-        raise BadInputError(f"--plot {plot}: a picture needs a {' or '.join(PLOT_SUFFIXES)} suffix")
-    for p in outs + renders + ([plot] if plot is not None else []):
-        if primer is not None and p.resolve() == primer.resolve():
-            raise BadInputError(f"{p}: that is the input file, which is never overwritten; write to another path")
-        check_output_path(p, force)
-    plain = [s for s in program_specs if "=" not in s]
-    programs: dict[str, int] = parse_programs([s for s in program_specs if "=" in s])
-    if plain:
-        try:
-            programs["all"] = int(plain[-1])
-        except ValueError:
-            raise BadInputError(f"--program {plain[-1]!r}: use PART=N (e.g. bass=33) or a number 0-127") from None
+    from soundart.music.sketch_files import check_paths, midi_paths, parse_program_specs, plot_sketch
     from soundart.progress import progress as progress_bar
 
-    flags = {"bars": "--bars", "n": "-n", "temperature": "--temperature", "top_k": "--top-k", "top_p": "--top-p",
-             "key_strength": "--key-strength", "tempo": "--tempo", "drums": "--drums", "chords": "--chords",
-             "program": "--program", "meter": "--meter", "add": "--add", "regenerate": "--regenerate",
-             "primer": "--primer", "tracks": "--tracks", "include_primer": "--include-primer"}
-    with flags_in_errors(flags):  # before the progress bar opens
+    outs = midi_paths(output, count)
+    renders = _render_paths(render, soundfont, count)
+    with flags_in_errors({"plot": "--plot"}):
+        check_paths(outs + renders, plot=plot, primer=primer, force=force)
+    with flags_in_errors({"program": "--program"}):
+        programs = parse_program_specs(program_specs)
+    with flags_in_errors(SKETCH_FLAGS):  # before the progress bar opens
         check_number("bars", bars, 1, MAX_BARS)
         check_number("n", count, 1, MAX_SKETCHES)
     small = count * (bars or 8) < 32 or add is not None or regenerate is not None
     with progress_bar(total=(bars or 8) * count, desc="sketching", unit="bar", quiet=quiet or small) as progress, \
-            flags_in_errors(flags):
+            flags_in_errors(SKETCH_FLAGS):
         sketches = run_sketch(style=style, tracks=tracks, chords=chords, key=key, tempo=tempo, meter=meter,
                               bars=bars, programs=programs or None, drums=groove, primer=primer,
                               include_primer=include_primer, add=add, regenerate=regenerate,
@@ -163,21 +139,7 @@ def sketch(output: Path, model_spec: str, style: str | None, tracks: str | None,
         click.echo(f"wrote {out}: {_what(bars, primer, include_primer, add, regenerate)}, {_summary(s)} "
                    f"({model_spec})")
     if plot is not None:
-        from soundart.music.tokens import key_name
-        from soundart.plot import plot_pianoroll
-
-        first = sketches[0]
-        # drum keys are sounds, not pitches: a band's roll shows its pitched parts, a groove's its drum keys
-        drums = all(inst.is_drum for inst in first.midi.instruments)
-        notes: dict[str, list] = {}  # one colour per track
-        for i, inst in enumerate(first.midi.instruments):
-            if inst.is_drum == drums and inst.notes:
-                notes.setdefault(inst.name or f"track {i + 1}", []).extend(
-                    (n.start, n.end, n.pitch, n.velocity) for n in inst.notes)
-        p = first.piece
-        shown = "drum keys" if drums else "pitched parts"
-        title = f"{outs[0].name}: {first.style}, {key_name(p.key)}, {p.meter}, {p.tempo:g} bpm ({shown})"
-        plot_pianoroll(notes, plot, title=title, bar_seconds=first.bar_seconds, force=force)
+        plot_sketch(sketches[0], plot, name=outs[0].name, force=force)
         click.echo(f"wrote {plot}")
     for s, wav in zip(sketches, renders):
         _render(s.midi, wav, soundfont, force)
@@ -204,17 +166,25 @@ def _summary(s: Any) -> str:
     return text + (f"; chords: {chords}" if any(s.chords) else "")
 
 
-def _render_backend(render: Path | None, soundfont: Path | None) -> Any:
-    """The synthesizer --render will use (a note on stderr when it falls back to the built-in one)."""
+def _render_paths(render: Path | None, soundfont: Path | None, n: int) -> list[Path]:
+    """The .wav files --render writes (none without it); a bad SoundFont is refused before any file is
+    written, and a note on stderr says when --render falls back to the built-in synth."""
+    from soundart.audio.clip import numbered_paths
     from soundart.audio.render import find_backend
     from soundart.errors import BadInputError
 
+    renders = numbered_paths(render, n) if render is not None else []
+    for p in renders:
+        if p.suffix.lower() != ".wav":
+            raise BadInputError(f"{p}: --render writes .wav files")
+    if render is None and soundfont is None:
+        return renders
     if render is None:
         raise BadInputError("--soundfont is for --render: give --render PATH.wav too")
     chosen = find_backend(soundfont)
     if chosen.reason:
         click.echo(f"note: {chosen.reason}; --render falls back to the built-in synth", err=True)
-    return chosen
+    return renders
 
 
 def _render(midi: Any, path: Path, soundfont: Path | None, force: bool) -> None:

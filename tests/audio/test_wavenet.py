@@ -547,7 +547,7 @@ def test_an_old_config_with_the_other_models_conditioning_on_is_refused(tmp_path
     import json
 
     from soundart import checkpoint
-    from soundart.audio.wavenet_config import split_old_config
+    from soundart.audio.wavenet_old_config import split_old_config
 
     assert split_old_config({"local": True, "n_families": 0, "lpc_order": 8}) == ("wavenet-vocoder",
                                                                                    {"lpc_order": 8})
