@@ -7,15 +7,40 @@ import torch
 
 from soundart import features
 from soundart.listen.classifier import default_features
-from soundart.listen.descriptors import describe, tempo
+from soundart.listen.descriptors import PITCH_CLASSES, describe, key_chroma, key_estimate, tempo
 
 CFG = default_features()
 SR = CFG.sr
 
 
-def _describe(x: np.ndarray) -> dict:
+def _describe(x: np.ndarray, with_audio: bool = False) -> dict:
     S = features.spectrogram(torch.from_numpy(x.astype(np.float32)), CFG)
-    return describe(S, features.logmel(None, CFG, S=S), CFG)
+    return describe(S, features.logmel(None, CFG, S=S), CFG, audio=x if with_audio else None)
+
+
+def _tone(midi: int, n: int, harmonics: int) -> np.ndarray:
+    """A plucked harmonic tone: ``harmonics`` partials at 1/k, 1.5 s decay."""
+    t = np.arange(n) / SR
+    f = 440.0 * 2 ** ((midi - 69) / 12)
+    env = np.minimum(1.0, np.arange(n) / 200) * np.exp(-t / 1.5)
+    return env * sum(np.sin(2 * np.pi * k * f * t) / k for k in range(1, harmonics + 1) if k * f < SR / 2)
+
+
+def _progression(tonic: int, minor: bool, bars: int = 8) -> np.ndarray:
+    """I-IV-V-I (i-iv-v-i in natural minor) as crotchet chords around middle C at 120 BPM, over a bass
+    holding each bar's root in octave 1-2 (A1 55 Hz .. G#2 104 Hz) with ten partials."""
+    third = 3 if minor else 4
+    chords = [(0, third, 7), (5, 5 + third, 12), (7, 7 + third, 14), (0, third, 7)]
+    beat = SR // 2
+    x = np.zeros(bars * 4 * beat)
+    for b in range(bars):
+        chord = [60 + tonic + step for step in chords[b % 4]]
+        for q in range(4):
+            start = (4 * b + q) * beat
+            x[start:start + beat] += 0.1 * sum(_tone(m, beat, 6) for m in chord)
+        root = (tonic + chords[b % 4][0]) % 12
+        x[4 * b * beat:4 * (b + 1) * beat] += 0.25 * _tone(36 + root - (12 if root > 7 else 0), 4 * beat, 10)
+    return x
 
 
 def test_sine_loudness_and_brightness():
@@ -50,3 +75,20 @@ def test_tempo_stays_in_the_searched_range_when_the_peak_is_at_its_edge():
     envelope = np.sin(2 * np.pi * np.arange(400) / 60.0)
     bpm, _ = tempo(envelope, frame_rate, low=50.0, high=200.0)
     assert 50.0 <= bpm <= 200.0, bpm
+
+
+def test_key_of_chord_progressions_over_a_low_bass_in_every_key():
+    # the long-window STFT resolves the bass notes (2 Hz bins); folding the shared 1024-point STFT
+    # (15.6 Hz bins, two to five semitones at 55-104 Hz) reads 10 of these 24 keys
+    for tonic in range(12):
+        for minor in (False, True):
+            d = _describe(_progression(tonic, minor), with_audio=True)
+            assert d["key"] == f"{PITCH_CLASSES[tonic]} {'minor' if minor else 'major'}", (tonic, minor, d)
+
+
+def test_key_chroma_of_silence_and_a_short_clip():
+    assert key_chroma(np.zeros(SR), SR).shape == (12, 0)
+    assert key_estimate(key_chroma(np.zeros(SR), SR)) == ("", 0.0)
+    chroma = key_chroma(_tone(57, SR // 10, 6), SR)  # 0.1 s of A3: shorter than one 0.5 s window
+    assert chroma.shape[0] == 12 and chroma.shape[1] >= 1, chroma.shape
+    assert int(np.argmax(chroma.mean(axis=1))) == 9, chroma.mean(axis=1)
