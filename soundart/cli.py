@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # subcommands of `soundart eval` and `soundart synth`, same layout as COMMANDS
 EVAL_COMMANDS: dict[str, tuple[str, str]] = {
-    "listen": ("soundart.commands.listen:eval_listen", "Accuracy, macro-F1 and confusion matrix of the listening classifier (+ MFCC baseline)."),
+    "listen": ("soundart.commands.listen:eval_listen", "Accuracy, macro-F1, ROC-AUC and calibration of the listening classifier (+ MFCC baseline)."),
     "music": ("soundart.commands.music:eval_music", "Test NLL (nats/frame) of a frame-token model on JSB / Nottingham / a .mat."),
     "sketches": ("soundart.commands.music:eval_sketches", "MusPy-style statistics of generated MIDI vs a reference corpus."),
 }

@@ -43,8 +43,9 @@ DEFAULT_MODELS: dict[str, ShippedModel] = {
                                     "log-mel -> 16 kHz audio, linear prediction from the mel's envelope",
                                     "wavenet-vocoder-sharp"),
     "listen": ShippedModel("listen", "listen-cnn",
-                           "analyze recordings: genre (emotify's 4 only), mood quadrant (mood4q; valence/arousal "
-                           "derived from it, no V/A labels), AllMusic genre tags, GEMS emotions", "listen-cnn"),
+                           "analyze recordings: 13 genres, multi-label and calibrated (emotify + mood4q's AllMusic "
+                           "tags), mood quadrant (mood4q; valence/arousal derived from it, no V/A labels), other "
+                           "AllMusic tags, GEMS emotions", "listen-cnn"),
 }
 
 

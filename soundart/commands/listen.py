@@ -93,8 +93,11 @@ def analyze(paths: tuple[str, ...], recursive: bool, fmt: str | None, top: int, 
             quiet: bool, device: str, force: bool) -> None:
     """Genre, mood (quadrant, valence, arousal) and descriptors of audio PATHS (files or folders).
 
-    Each file's record is written as soon as it is done. A file that cannot be
-    analysed is reported on stderr (name and reason) and the run goes on.
+    Genres are 13 (classical, electronic, pop, rock, jazz, r&b, blues, country,
+    latin, rap, folk, new age, reggae), each with its own calibrated probability
+    (a recording can be several: "genres" lists the top K). Each file's record
+    is written as soon as it is done. A file that cannot be analysed is
+    reported on stderr (name and reason) and the run goes on.
     """
     from soundart.listen.analyze import analyze as run
     from soundart.listen.analyze import parse_shard
@@ -172,23 +175,6 @@ def _drain(results, out, skip: set[str]) -> tuple[int, int, bool]:
     return analysed, failed, False
 
 
-def _read_eval_items(data: Path, split_cfg: dict[str, Any]):
-    """Items of DATA with the split the model was trained with (each source's strata split independently)."""
-    from soundart.listen.data import ListenDataConfig, read_items
-
-    keys = {k: split_cfg[k] for k in ("test_fraction", "val_fraction", "split_seed") if k in split_cfg}
-    source = {"mood4q": "", "emotify": ""}
-    if data.is_file() and data.suffix.lower() == ".csv":
-        source["manifest"] = str(data)
-    elif (data / "metadata.csv").is_file():
-        source["mood4q"] = str(data)
-    elif (data / "annotations.csv").is_file():
-        source["emotify"] = str(data)
-    else:
-        source["folder"] = str(data)
-    return read_items(ListenDataConfig(**source, **keys))
-
-
 @click.command("listen")
 @click.argument("model")
 @click.argument("data", type=click.Path(path_type=Path))
@@ -204,56 +190,47 @@ def _read_eval_items(data: Path, split_cfg: dict[str, Any]):
 @force_option
 def eval_listen(model: str, data: Path, split: str, baseline: bool, cache_dir: str, plot: Path | None,
                 fmt: str, device: str, force: bool) -> None:
-    """Accuracy, macro-F1 and confusion matrix of a listening MODEL on labelled DATA.
+    """Accuracy, macro-F1, ROC-AUC, calibration and confusion matrix of a listening MODEL on labelled DATA.
 
     DATA is a mood4q or emotify folder, a ROOT/<genre>/ folder or a CSV
     manifest. With --split test the files are split by artist/group exactly as
     in training (the split settings stored in the model), and only the test
     split is scored.
     """
-    from soundart.errors import BadInputError
-    from soundart.listen.data import cached_features
-    from soundart.listen.task import measure
-    from soundart.models import load_model
     from soundart.plot import check_plot
-    from soundart.runtime import resolve_device
+    from soundart.train.api import listen_scores
 
     with flags_in_errors({"plot": "--plot"}):
         check_plot(plot, force)
-    if not data.exists():
-        raise BadInputError(f"{data}: no such file or folder")
-    net = load_model(model, device=resolve_device(device), expect_kind="listen-cnn")
-    split_cfg = (getattr(net, "checkpoint", {}) or {}).get("metadata", {}).get("data_config", {})
-    items = _read_eval_items(data, split_cfg)
-    feats = cached_features(items, net.config.features.to_dict(), cache_dir, workers=2)
-    chosen = [i for i, it in enumerate(items) if split == "all" or it.split == "test"]
-    train = [i for i, it in enumerate(items) if it.split == "train"] if baseline and split == "test" else []
-    scores = measure(net, [items[i] for i in chosen], [feats[i] for i in chosen],
-                     [items[i] for i in train] if train else None, [feats[i] for i in train] if train else None)
-    if not scores:
-        raise BadInputError(f"{data}: none of its {len(chosen)} files carries a label this model predicts")
+    scores = listen_scores(model, data, split=split, baseline=baseline, cache_dir=cache_dir, device=device)
     if fmt == "json":
         import json
 
         click.echo(json.dumps(scores, indent=2))
     else:
-        for head, entry in scores.items():
-            rows = []
-            for who, s in entry.items():
-                if who == "labels":
-                    continue
-                rows.append({"head": head, "model": who, **{k: v for k, v in s.items() if k != "confusion"}})
-            click.echo(format_rows(rows, "table"))
-            if "confusion" in entry["cnn"]:
-                labels = entry["labels"]
-                conf = [{"true \\ predicted": lab, **dict(zip(labels, row))}
-                        for lab, row in zip(labels, entry["cnn"]["confusion"])]
-                click.echo(f"\nconfusion matrix of the CNN ({head}):")
-                click.echo(format_rows(conf, "table"))
-            click.echo("")
+        _print_scores(scores)
     if plot is not None:
         _plot_confusions(scores, plot)
         click.echo(f"plot: {plot}", err=True)
+
+
+def _print_scores(scores: dict[str, Any]) -> None:
+    """One table per head, the per-genre ROC-AUC and the confusion matrices."""
+    for head, entry in scores.items():
+        rows = [{"head": head, "model": who, **{k: v for k, v in s.items() if k != "confusion"
+                                                and not isinstance(v, dict)}}
+                for who, s in entry.items() if who != "labels"]
+        click.echo(format_rows(rows, "table"))
+        if "roc_auc" in entry["cnn"]:
+            click.echo(f"\nROC-AUC per AllMusic genre ({head}):")
+            click.echo(format_rows([{"genre": g, "roc_auc": v} for g, v in entry["cnn"]["roc_auc"].items()], "table"))
+        if "confusion" in entry["cnn"]:
+            labels = entry["labels"]
+            conf = [{"true \\ predicted": lab, **dict(zip(labels, row))}
+                    for lab, row in zip(labels, entry["cnn"]["confusion"])]
+            click.echo(f"\nconfusion matrix of the CNN ({head}):")
+            click.echo(format_rows(conf, "table"))
+        click.echo("")
 
 
 def _plot_confusions(scores: dict[str, Any], path: Path) -> None:

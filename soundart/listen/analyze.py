@@ -190,6 +190,7 @@ def _record(net: Any, res: dict[str, Any], top: int, segments: bool, dev: Any) -
     fcfg = net.config.features
     hop_s = fcfg.hop_length / fcfg.sr
     n = net.config.chunk_frames
+    step = net.config.chunk_hop or n
     rec: dict[str, Any] = {"file": res["path"], "duration_s": round(res["duration_s"], 3)}
     if res["analysed_s"] < res["duration_s"] - 0.01:
         rec["analysed_s"] = round(res["analysed_s"], 3)
@@ -198,16 +199,18 @@ def _record(net: Any, res: dict[str, Any], top: int, segments: bool, dev: Any) -
     rec["silent"] = res["silent"]
     if not res["silent"]:
         L = torch.from_numpy(res["logmel"]).to(dev)
-        chunk_probs = {k: v.cpu().numpy() for k, v in net.predict_chunks(net.chunks(L)).items()}
-        probs = {k: v.mean(0) for k, v in chunk_probs.items()}
+        whole, per_chunk = net.predict(L)
+        probs = {k: v.cpu().numpy() for k, v in whole.items()}
+        chunk_probs = {k: v.cpu().numpy() for k, v in per_chunk.items()}
         rec.update(summarize(net, probs, top))
         rec.update(res["descriptors"])
         if segments:
             segs = []
             for i in range(chunk_probs["genre"].shape[0]):
                 one = summarize(net, {k: v[i] for k, v in chunk_probs.items()}, 1)
-                end = min((i + 1) * n * hop_s, res["analysed_s"])  # a padded chunk ends with the audio
-                segs.append({"start_s": round(i * n * hop_s, 2), "end_s": round(end, 2),
+                start = i * step * hop_s
+                end = min(start + n * hop_s, res["analysed_s"])  # a padded chunk ends with the audio
+                segs.append({"start_s": round(start, 2), "end_s": round(end, 2),
                              "genre": one["genre"], "genre_p": one["genre_p"], "mood": one["mood"],
                              "mood_p": one["mood_p"], "valence": one["valence"], "arousal": one["arousal"]})
             rec["segments"] = segs

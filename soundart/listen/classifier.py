@@ -5,7 +5,8 @@ in dB (``config.features`` is the exact front end). Five 3x3 conv blocks
 (BatchNorm, ReLU, 2x2 max-pool) then global max+mean pooling give a
 ``config.embed_dim`` embedding per chunk, read by four linear heads:
 
-* ``genre``: softmax over ``config.genres`` (trained on the genre-labelled items);
+* ``genre``: independent sigmoids over ``config.genres`` (multi-label: a recording can be jazz and
+  latin; the targets each source gives are in :mod:`soundart.listen.labels`);
 * ``quadrant``: softmax over Russell's four quadrants Q1..Q4 (happy/energetic,
   angry/tense, sad/depressed, calm/tender); valence and arousal are *derived*
   from it: P(valence > 0) = P(Q1) + P(Q4), P(arousal > 0) = P(Q1) + P(Q2);
@@ -14,7 +15,10 @@ in dB (``config.features`` is the exact front end). Five 3x3 conv blocks
   listeners expected to choose each).
 
 A recording is cut into non-overlapping chunks whose predictions are averaged
-(:meth:`ListenClassifier.predict_recording`).
+(:meth:`ListenClassifier.predict_recording`). Genre and quadrant logits are
+divided by temperatures fitted on the validation split after training
+(``config.genre_temperature``, ``config.quadrant_temperature``) so that the
+recording-level probabilities are calibrated.
 
 Stable API used by other parts of soundart (Frechet distances)::
 
@@ -34,6 +38,7 @@ conv block's maps, for spectrogram style transfer (``soundart style --network cl
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +60,7 @@ class ListenConfig:
 
     features: FeatureConfig = field(default_factory=default_features)
     chunk_frames: int = 96                      # 96 x 512 / 16 kHz = 3.07 s
+    chunk_hop: int = 0                          # frames between a recording's chunks at inference; 0 = chunk_frames
     channels: tuple[int, ...] = (16, 32, 64, 128, 128)
     embed_dim: int = 128
     dropout: float = 0.3
@@ -62,11 +68,23 @@ class ListenConfig:
     tags: tuple[str, ...] = ()
     quadrants: tuple[str, ...] = QUADRANTS
     gems: tuple[str, ...] = GEMS
+    refit_heads: bool = False                  # after training, fit the heads on whole recordings (listen.refit)
+    pooled_heads: bool = False                 # heads read a recording's mean chunk embedding (set by the refit)
+    genre_temperature: float = 1.0             # fitted on the validation split (listen.scores.fit_temperature)
+    quadrant_temperature: float = 1.0
     # augmentation (training only)
     freq_mask: int = 8
     time_mask: int = 16
     gain_db: float = 6.0
     mix_prob: float = 0.3
+    pitch_bins: int = 0              # mel-bin shifts up to +-pitch_bins (a pitch shift of the spectrum)
+    stretch: float = 0.0             # time stretch by a factor in [1 - stretch, 1 + stretch]
+    eq_db: float = 0.0               # a random smooth EQ curve over the mel bands, up to +-eq_db
+
+    def crop_frames(self, training: bool) -> int:
+        """Frames a dataset cuts per item: more than a chunk in training when time stretch is on."""
+        n = self.chunk_frames
+        return math.ceil(n * (1 + self.stretch)) if training and self.stretch > 0 else n
 
     @classmethod
     def debug(cls) -> ListenConfig:
@@ -115,9 +133,12 @@ class ListenClassifier(nn.Module):
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits of every head for log-mel chunks ``(B, n_mels, T)``."""
-        e = self.dropout(self.chunk_embed(x))
-        return {"genre": self.genre_head(e), "quadrant": self.quadrant_head(e),
-                "tags": self.tag_head(e), "gems": self.gems_head(e)}
+        return self.heads(self.dropout(self.chunk_embed(x)))
+
+    def heads(self, e: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Logits of every head for embeddings ``(B, embed_dim)``."""
+        return {"genre": self.genre_head(e), "quadrant": self.quadrant_head(e), "tags": self.tag_head(e),
+                "gems": self.gems_head(e)}
 
     def logmel(self, audio: torch.Tensor) -> torch.Tensor:
         """Log-mel ``(B, n_mels, frames)`` of audio ``(B, samples)`` with this model's front end."""
@@ -126,15 +147,15 @@ class ListenClassifier(nn.Module):
         return features.logmel(audio, self.config.features)
 
     def chunks(self, logmel: torch.Tensor) -> torch.Tensor:
-        """Cut one recording's log-mel ``(n_mels, frames)`` into ``(n_chunks, n_mels, chunk_frames)``."""
+        """Cut one recording's log-mel ``(n_mels, frames)`` into ``(n_chunks, n_mels, chunk_frames)``, one
+        chunk every ``config.chunk_hop`` frames (0: back to back)."""
         n = self.config.chunk_frames
+        hop = self.config.chunk_hop or n
         frames = logmel.shape[-1]
         if frames < n:
             floor = logmel.amax() - 80.0 if logmel.numel() else torch.tensor(-100.0)
             logmel = F.pad(logmel, (0, n - frames), value=float(floor))
-            frames = n
-        count = frames // n
-        return logmel[:, :count * n].reshape(logmel.shape[0], count, n).transpose(0, 1).contiguous()
+        return logmel.unfold(-1, n, hop).transpose(0, 1).contiguous()
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,18 +177,43 @@ class ListenClassifier(nn.Module):
             out.append(self.chunk_embed(self.chunks(item)).mean(0))
         return torch.stack(out)
 
-    @torch.no_grad()
-    def predict_chunks(self, chunks: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per-chunk probabilities of ``(N, n_mels, chunk_frames)``: genre, quadrant, tags, gems."""
-        logits = self.forward(chunks)
-        return {"genre": logits["genre"].softmax(-1), "quadrant": logits["quadrant"].softmax(-1),
+    def probabilities(self, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Head logits -> probabilities, genre and quadrant through their fitted temperatures."""
+        cfg = self.config
+        return {"genre": (logits["genre"] / cfg.genre_temperature).sigmoid(),
+                "quadrant": (logits["quadrant"] / cfg.quadrant_temperature).softmax(-1),
                 "tags": logits["tags"].sigmoid(), "gems": logits["gems"].sigmoid()}
 
     @torch.no_grad()
+    def predict_chunks(self, chunks: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-chunk probabilities of ``(N, n_mels, chunk_frames)``: genre, quadrant, tags, gems."""
+        return self.probabilities(self.forward(chunks))
+
+    @torch.no_grad()
+    def recording_logits(self, logmel: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Head logits of one recording's log-mel ``(n_mels, frames)``: ``(1, ...)`` from the mean chunk
+        embedding when ``config.pooled_heads``, else ``(n_chunks, ...)`` (one row per chunk)."""
+        e = self.chunk_embed(self.chunks(logmel))
+        return self.heads(e.mean(0, keepdim=True) if self.config.pooled_heads else e)
+
+    @torch.no_grad()
+    def predict(self, logmel: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Probabilities of one recording's log-mel ``(n_mels, frames)``: the recording's and each chunk's.
+
+        The recording's come from the mean chunk embedding when ``config.pooled_heads`` (the heads were
+        fitted on it), else they are the chunks' probabilities averaged.
+        """
+        e = self.chunk_embed(self.chunks(logmel))
+        chunks = self.probabilities(self.heads(e))
+        if self.config.pooled_heads:
+            whole = {k: v[0] for k, v in self.probabilities(self.heads(e.mean(0, keepdim=True))).items()}
+        else:
+            whole = {k: v.mean(0) for k, v in chunks.items()}
+        return whole, chunks
+
     def predict_recording(self, logmel: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Chunk-averaged probabilities of one recording's log-mel ``(n_mels, frames)``."""
-        probs = self.predict_chunks(self.chunks(logmel))
-        return {k: v.mean(0) for k, v in probs.items()}
+        """The recording's probabilities (:meth:`predict`)."""
+        return self.predict(logmel)[0]
 
     @staticmethod
     def valence_arousal(quadrant_probs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -179,10 +225,22 @@ class ListenClassifier(nn.Module):
 
     # -- training ------------------------------------------------------------------
     def augment(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Random gain, mixing of two chunks (power domain, labels mixed), SpecAugment masks."""
+        """Time stretch, pitch shift, random EQ and gain, mixing of two chunks (power domain, labels
+        mixed), SpecAugment masks."""
         cfg = self.config
-        x = batch["x"]
+        x = self._stretch(batch["x"])
         B, n_mels, T = x.shape
+        if cfg.pitch_bins > 0:
+            shift = torch.randint(-cfg.pitch_bins, cfg.pitch_bins + 1, (B,), device=x.device)
+            rows = (torch.arange(n_mels, device=x.device)[None, :] - shift[:, None]).clamp(0, n_mels - 1)
+            x = torch.gather(x, 1, rows[:, :, None].expand(B, n_mels, T))   # edge bands repeat
+        if cfg.eq_db > 0:
+            # a smooth curve: random weights on the first cosines over the mel axis
+            k = torch.arange(1, 4, device=x.device, dtype=x.dtype)
+            axis = torch.linspace(0, torch.pi, n_mels, device=x.device, dtype=x.dtype)
+            basis = torch.cos(k[:, None] * axis[None, :])                       # (3, n_mels)
+            weights = (torch.rand(B, 3, device=x.device) * 2 - 1) * cfg.eq_db / 3
+            x = x + (weights @ basis)[:, :, None]
         x = x + (torch.rand(B, 1, 1, device=x.device) * 2 - 1) * cfg.gain_db
         batch = dict(batch)
         if cfg.mix_prob > 0 and B > 1:
@@ -205,24 +263,38 @@ class ListenClassifier(nn.Module):
         batch["x"] = torch.where(mask, fill, x)
         return batch
 
+    def _stretch(self, x: torch.Tensor) -> torch.Tensor:
+        """Training crops longer than a chunk (``stretch`` > 0) -> chunks: a random span of
+        ``chunk_frames x factor`` frames resampled to ``chunk_frames``."""
+        n = self.config.chunk_frames
+        if x.shape[-1] <= n:
+            return x
+        out = []
+        for item in x:
+            factor = 1 + (float(torch.rand(())) * 2 - 1) * self.config.stretch
+            span = min(item.shape[-1], max(2, round(n * factor)))
+            start = int(torch.randint(0, item.shape[-1] - span + 1, ()))
+            out.append(F.interpolate(item[None, :, start:start + span], size=n, mode="linear", align_corners=False)[0])
+        return torch.stack(out)
+
     def losses(self, batch: dict[str, torch.Tensor], logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Masked losses of each head (items without a label do not count), mixing-aware."""
         lam = batch.get("mix_lam")
         perm = batch.get("mix_perm")
         out = {}
         zero = logits["genre"].sum() * 0.0
-        for head in ("genre", "quadrant"):
-            y = batch[head]
-            pairs = [(y, lam if lam is not None else torch.ones_like(y, dtype=torch.float))]
-            if lam is not None:
-                pairs.append((y[perm], 1 - lam))   # the mixed-in chunk's label, weighted by its share
-            losses = []
-            for target, weight in pairs:
-                keep = target >= 0
-                if keep.any():
-                    ce = F.cross_entropy(logits[head][keep], target[keep], reduction="none")
-                    losses.append((ce * weight[keep]).sum() / keep.sum())
-            out[head] = sum(losses) if losses else zero
+        y = batch["quadrant"]
+        pairs = [(y, lam if lam is not None else torch.ones_like(y, dtype=torch.float))]
+        if lam is not None:
+            pairs.append((y[perm], 1 - lam))   # the mixed-in chunk's label, weighted by its share
+        losses = []
+        for target, weight in pairs:
+            keep = target >= 0
+            if keep.any():
+                ce = F.cross_entropy(logits["quadrant"][keep], target[keep], reduction="none")
+                losses.append((ce * weight[keep]).sum() / keep.sum())
+        out["quadrant"] = sum(losses) if losses else zero
+        out["genre"] = self._genre_loss(batch, logits["genre"], lam, perm) if self.config.genres else zero
         for head in ("tags", "gems"):
             y, m = batch[head], batch[f"{head}_mask"]
             if lam is not None:
@@ -234,6 +306,27 @@ class ListenClassifier(nn.Module):
             else:
                 out[head] = zero
         return out
+
+    @staticmethod
+    def _genre_loss(batch: dict[str, torch.Tensor], logits: torch.Tensor, lam: torch.Tensor | None,
+                    perm: torch.Tensor | None) -> torch.Tensor:
+        """Binary cross-entropy on the genres each item's labels decide, plus -log P(at least one) over the
+        genres a "one or both" tag names (``Pop/Rock``); a mixed chunk's known genres get mixed targets."""
+        y, m, either = batch["genre"], batch["genre_mask"], batch["genre_either"]
+        if lam is not None:
+            y = lam[:, None] * y + (1 - lam[:, None]) * y[perm]
+            m = m * m[perm]
+        # summed over an item's genres, averaged over the items that have any genre label
+        labelled = ((m.sum(-1) > 0) | (either.sum(-1) > 0)).sum().clamp(min=1)
+        known = (F.binary_cross_entropy_with_logits(logits, y, reduction="none") * m).sum() / labelled
+        rows = either.sum(-1) > 0
+        if not rows.any():
+            return known
+        # log P(none) = sum log(1 - p) over the named genres; P(at least one) = 1 - P(none)
+        log_none = (F.logsigmoid(-logits[rows]) * either[rows]).sum(-1)
+        at_least_one = -torch.log1p(-log_none.exp().clamp(max=1 - 1e-6))
+        weight = lam[rows] if lam is not None else torch.ones_like(at_least_one)
+        return known + (at_least_one * weight).sum() / labelled
 
     def training_step(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         batch = self.augment(batch)

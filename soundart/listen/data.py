@@ -9,13 +9,14 @@ Three layouts are read into one list of :class:`Item`:
   ``ROOT/annotations.csv`` (one row per listener); the genre folder is the
   genre label and the listeners' GEMS choices give a 9-emotion profile. The
   set lists no artists, so tracks are grouped in blocks of
-  ``EMOTIFY_BLOCK`` consecutive track ids per genre, and blocks (not tracks)
-  are split: tracks of one album or artist that were numbered together stay on
-  one side, but an artist split across distant ids cannot be ruled out.
+  ``EMOTIFY_BLOCK`` consecutive track ids per genre (tracks of one album were
+  numbered together), and near-duplicate recordings anywhere in a source join
+  one group (:mod:`soundart.listen.groups`: their long-term spectra match).
 * any folder ``ROOT/<genre>/*.wav|flac|ogg|mp3`` (genre labels only), or a CSV
   manifest with columns ``path, genre, quadrant, tags, artist`` (any may be empty).
 
-Splits are by group (the artist where known): no group is in two splits.
+Splits are by group (the artist where known, merged with near-duplicates): no group is in two
+splits. The split of the shared data is listed in ``data/listen-split.csv`` (a test keeps it fixed).
 Features are the shared pipeline's log-mel (``soundart.features``) of the whole
 recording, cached as float16 ``.npy`` in a gitignored folder (``data/cache/``).
 """
@@ -26,7 +27,7 @@ import csv
 import hashlib
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import numpy as np
 
 from soundart.errors import BadInputError, ConfigError
 from soundart.io import is_audio_file
+from soundart.listen.groups import NEAR_DUPLICATE_THRESHOLD, link_near_duplicates, spectral_fingerprint
 
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 QUADRANT_NAMES = ("happy/energetic", "angry/tense", "sad/depressed", "calm/tender")
@@ -76,12 +78,15 @@ class ListenDataConfig:
     split_seed: int = 0
     max_items: int = 0              # 0 = all; >0 keeps the first N per source (tests)
     workers: int = 2                # processes that decode while the cache is built
+    near_duplicates: float = NEAR_DUPLICATE_THRESHOLD  # fingerprint similarity that joins groups; 0 = off
 
     def __post_init__(self) -> None:
         if not 0 <= self.test_fraction < 1 or not 0 <= self.val_fraction < 1:
             raise ConfigError("data: test_fraction and val_fraction must be in [0, 1)")
         if self.test_fraction + self.val_fraction >= 1:
             raise ConfigError("data: test_fraction + val_fraction must be < 1")
+        if not 0 <= self.near_duplicates <= 1:
+            raise ConfigError("data: near_duplicates must be a similarity in [0, 1] (0 = off)")
 
 
 def _split_tags(text: str) -> tuple[str, ...]:
@@ -176,6 +181,11 @@ def read_items(cfg: ListenDataConfig) -> list[Item]:
             items += got[:cfg.max_items] if cfg.max_items else got
     if not items:
         raise ConfigError("data: no source given (mood4q, emotify, folder or manifest)")
+    if cfg.near_duplicates > 0:
+        prints = fingerprints(items, cfg.cache_dir, cfg.workers)   # drops files that cannot be decoded
+        for source in sorted({it.source for it in items}):
+            idx = [i for i, it in enumerate(items) if it.source == source]
+            link_near_duplicates([items[i] for i in idx], prints[idx], cfg.near_duplicates)
     assign_splits(items, cfg.test_fraction, cfg.val_fraction, cfg.split_seed)
     return items
 
@@ -187,10 +197,14 @@ def assign_splits(items: list[Item], test_fraction: float, val_fraction: float, 
     genre folders) and taken for test, then validation, until each holds its
     fraction of that stratum's items.
     """
-    strata: dict[str, dict[str, list[Item]]] = {}
+    by_group: dict[str, list[Item]] = {}
     for item in items:
-        stratum = item.source + (f":{item.genre}" if item.source in ("emotify", "folder") else "")
-        strata.setdefault(stratum, {}).setdefault(item.group, []).append(item)
+        by_group.setdefault(item.group, []).append(item)
+    strata: dict[str, dict[str, list[Item]]] = {}
+    for group, members in by_group.items():
+        first = members[0]   # a group that spans genres (near-duplicates) is placed with its first item's
+        stratum = first.source + (f":{first.genre}" if first.source in ("emotify", "folder") else "")
+        strata.setdefault(stratum, {})[group] = members
     for stratum in sorted(strata):
         groups = strata[stratum]
         names = sorted(groups)
@@ -211,10 +225,14 @@ def assign_splits(items: list[Item], test_fraction: float, val_fraction: float, 
 
 # -- the feature cache -----------------------------------------------------------------
 
+CACHE_VERSION = 2
+# The fingerprint's own front end: fixed, so the groups (and the split) do not depend on a model's features.
+FINGERPRINT_FEATURES = {"sr": 16000, "n_fft": 2048, "hop_length": 1024, "n_mels": 64, "fmax": 8000.0}
+
 def _cache_key(path: str, features: dict[str, Any]) -> str:
     p = Path(path).resolve()
     stat = p.stat()
-    text = json.dumps([str(p), stat.st_size, int(stat.st_mtime), features], sort_keys=True)
+    text = json.dumps([CACHE_VERSION, str(p), stat.st_size, int(stat.st_mtime), features], sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:20]
 
 
@@ -248,6 +266,21 @@ def _ignore_interrupt() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def extract_fingerprint(path: str, feature_dict: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Decode one file and compute its spectral fingerprint (:mod:`soundart.listen.groups`)."""
+    import torch
+
+    from soundart import features
+    from soundart.features import FeatureConfig
+    from soundart.io import load_audio
+
+    cfg = FeatureConfig.from_dict(feature_dict)
+    audio, _ = load_audio(path, sr=cfg.sr)
+    with torch.no_grad():
+        S = features.spectrogram(audio[0], cfg).numpy()
+    return {"fingerprint": spectral_fingerprint(S ** (2.0 / cfg.power))}
+
+
 def _extract_cached(args: tuple[str, dict[str, Any], str]) -> tuple[str, str | None]:
     path, feature_dict, cache_dir = args
     import torch
@@ -256,7 +289,7 @@ def _extract_cached(args: tuple[str, dict[str, Any], str]) -> tuple[str, str | N
     try:
         out = Path(cache_dir) / (_cache_key(path, feature_dict) + ".npz")
         if not out.exists():
-            result = extract(path, feature_dict)
+            result = (extract_fingerprint if feature_dict == FINGERPRINT_FEATURES else extract)(path, feature_dict)
             tmp = out.with_name(out.stem + ".part.npz")
             np.savez(tmp, **result)
             tmp.replace(out)
@@ -302,25 +335,23 @@ def cached_features(items: list[Item], feature_dict: dict[str, Any], cache_dir: 
     out = []
     for it in items:
         with np.load(Path(cache_dir) / (_cache_key(it.path, feature_dict) + ".npz")) as z:
-            out.append({"logmel": z["logmel"], "mfcc_stats": z["mfcc_stats"]})
+            out.append({k: z[k] for k in z.files})
     return out
 
 
-@dataclass
-class Labels:
-    """The label vocabularies a model is trained on (stored in its config)."""
-
-    genres: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
+def fingerprints(items: list[Item], cache_dir: str, workers: int = 2) -> np.ndarray:
+    """Spectral fingerprints ``(N, n_freqs)`` of the items (cached like the features; undecodable items
+    are reported and dropped from ``items``)."""
+    feats = cached_features(items, FINGERPRINT_FEATURES, cache_dir, workers, progress=False)
+    return np.stack([f["fingerprint"] for f in feats]) if feats else np.zeros((0, 1), np.float32)
 
 
-def label_vocab(items: list[Item], max_tags: int = 12, min_tag_count: int = 20) -> Labels:
-    """Genres present, and the most frequent multi-label tags (at least ``min_tag_count`` items)."""
-    genres = tuple(sorted({it.genre for it in items if it.genre}))
-    counts: dict[str, int] = {}
+def split_rows(items: list[Item], roots: dict[str, str]) -> list[dict[str, str]]:
+    """One row per item: ``source, file`` (relative to the source's root in ``roots``), ``group, split``;
+    sorted, so that a listing written once can be compared with the split computed today."""
+    rows = []
     for it in items:
-        for t in set(it.tags):
-            counts[t] = counts.get(t, 0) + 1
-    common = sorted((t for t, c in counts.items() if c >= min_tag_count), key=lambda t: (-counts[t], t))
-    return Labels(genres=genres, tags=tuple(common[:max_tags]))
+        root = roots.get(it.source)
+        file = Path(it.path).relative_to(root).as_posix() if root else it.path
+        rows.append({"source": it.source, "file": file, "group": it.group, "split": it.split})
+    return sorted(rows, key=lambda r: (r["source"], r["file"]))

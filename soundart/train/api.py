@@ -99,7 +99,7 @@ def evaluate(kind: str, *args: Any, **kwargs: Any) -> Any:
 
 def listen_scores(model: str, data: str | os.PathLike, split: str = "test", baseline: bool = True,
                   cache_dir: str = "data/cache/listen", device: str = "auto") -> dict[str, Any]:
-    """Accuracy, macro-F1 and confusion matrix of a listening classifier on labelled data.
+    """Accuracy, macro-F1, ROC-AUC, calibration error and confusion matrix of a listening classifier.
 
     Parameters
     ----------
@@ -113,8 +113,10 @@ def listen_scores(model: str, data: str | os.PathLike, split: str = "test", base
     Returns
     -------
     dict
-        head -> {"labels": [...], "cnn": {accuracy, macro_f1, confusion, ...}, "baseline": {...}},
-        accuracies as fractions in [0, 1].
+        head -> {"labels": [...], "cnn": {accuracy, macro_f1, ece, confusion, ...}, "baseline_mfcc_logreg":
+        {...}}, fractions in [0, 1]; "genre" is the single-label choice read from the multi-label output,
+        "genres" the ROC-AUC per AllMusic genre and the calibration error over every known
+        (recording, genre) pair.
     """
     from soundart.errors import BadInputError
     from soundart.listen.data import ListenDataConfig, cached_features, read_items
@@ -127,11 +129,13 @@ def listen_scores(model: str, data: str | os.PathLike, split: str = "test", base
         raise BadInputError(f"data {data}: no such file or folder")
     net = load_model(model, device=resolve_device(device), expect_kind="listen-cnn")
     trained = (getattr(net, "checkpoint", {}) or {}).get("metadata", {}).get("data_config", {})
-    split_keys = {k: trained[k] for k in ("test_fraction", "val_fraction", "split_seed") if k in trained}
+    split_keys = {k: trained[k] for k in ("test_fraction", "val_fraction", "split_seed", "near_duplicates")
+                  if k in trained}
     # which reader a source needs is told by the file that marks its layout
     marker = next((k for k, f in (("mood4q", "metadata.csv"), ("emotify", "annotations.csv")) if (data / f).is_file()),
                   "manifest" if data.suffix.lower() == ".csv" else "folder")
-    items = read_items(ListenDataConfig(**{"mood4q": "", "emotify": "", marker: str(data)}, **split_keys))
+    items = read_items(ListenDataConfig(**{"mood4q": "", "emotify": "", marker: str(data)}, cache_dir=cache_dir,
+                                        **split_keys))
     feats = cached_features(items, net.config.features.to_dict(), cache_dir, workers=2)
     chosen = [i for i, it in enumerate(items) if split == "all" or it.split == "test"]
     train = [i for i, it in enumerate(items) if it.split == "train"] if baseline and split == "test" else []

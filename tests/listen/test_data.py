@@ -37,3 +37,24 @@ def test_real_sets_split_by_artist_and_block():
     test_genres = {it.genre for it in items if it.split == "test" and it.source == "emotify"}
     assert test_genres == {"classical", "electronic", "pop", "rock"}, test_genres
     assert all(it.gems is not None and len(it.gems) == 9 for it in items if it.source == "emotify")
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mood4q").is_dir(), reason=f"shared data absent: {SHARED_DATA}/mood4q")
+def test_the_documented_split_is_the_computed_one():
+    """data/listen-split.csv is the fixed test split every figure is measured on: recomputing it (artists,
+    emotify blocks, near-duplicates) must give the same listing, and no group may sit in two splits."""
+    import csv
+    import importlib.util
+
+    from tests.conftest import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location("make_listen_split", REPO_ROOT / "data" / "make_listen_split.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(module.LISTING, newline="") as fh:
+        listed = list(csv.DictReader(fh))
+    assert module.computed_rows() == listed
+    where: dict[str, set[str]] = {}
+    for row in listed:
+        where.setdefault(row["group"], set()).add(row["split"])
+    assert all(len(s) == 1 for s in where.values())
