@@ -144,7 +144,8 @@ TRAIN_CASES: list = [
                           ("steps-bool", "train.steps"), ("lr-nan", "train.lr"), ("lr-list", "train.lr"),
                           ("betas-number", "train.betas"), ("betas-too-many", "train.betas"),
                           ("grad-clip-negative", "train.grad_clip"), ("device-unknown", "train.device"),
-                          ("model-type", "model.hidden_size")]],
+                          ("model-type", "model.hidden_size"), ("listen-stretch", "model.stretch"),
+                          ("listen-near-duplicates", "near_duplicates")]],
     ("recipe-binary-file", ["train", "{tone}", "--out", "{tmp}/run"], "not a text file"),
     ("recipe-missing", ["train", "{tmp}/none.yaml"], "no such recipe"),
     *[(f"train-{name}", ["train", f"{__file__.rpartition('/')[0]}/train/recipes/ok.yaml", *args], names)

@@ -81,6 +81,20 @@ class ListenConfig:
     stretch: float = 0.0             # time stretch by a factor in [1 - stretch, 1 + stretch]
     eq_db: float = 0.0               # a random smooth EQ curve over the mel bands, up to +-eq_db
 
+    def __post_init__(self) -> None:
+        from soundart.errors import ConfigError
+
+        checks = [("chunk_frames", self.chunk_frames, 8, 4096), ("chunk_hop", self.chunk_hop, 0, self.chunk_frames),
+                  ("pitch_bins", self.pitch_bins, 0, max(0, self.features.n_mels // 4)),
+                  ("stretch", self.stretch, 0.0, 0.5), ("eq_db", self.eq_db, 0.0, 24.0),
+                  ("gain_db", self.gain_db, 0.0, 40.0), ("mix_prob", self.mix_prob, 0.0, 1.0),
+                  ("dropout", self.dropout, 0.0, 0.95),
+                  ("genre_temperature", self.genre_temperature, 0.01, 100.0),
+                  ("quadrant_temperature", self.quadrant_temperature, 0.01, 100.0)]
+        for name, value, low, high in checks:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low <= value <= high:
+                raise ConfigError(f"model.{name} must be a number in [{low}, {high}], got {value!r}")
+
     def crop_frames(self, training: bool) -> int:
         """Frames a dataset cuts per item: more than a chunk in training when time stretch is on."""
         n = self.chunk_frames

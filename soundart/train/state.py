@@ -117,6 +117,11 @@ def load_state(trainer: Trainer) -> None:
     saved = checkpoint.read_document(out / "last")
     ours = checkpoint.config_to_dict(trainer.model.config)
     kind = getattr(trainer.model, "kind", None)
+    if saved["kind"] == kind:
+        # a field added to the config class after the run was saved counts as its default, not as a change
+        filled = checkpoint.config_to_dict(checkpoint.config_from_dict(type(trainer.model.config), saved["config"],
+                                                                       "model"))
+        saved["config"] = json.loads(json.dumps(filled))
     if saved["kind"] != kind or saved["config"] != json.loads(json.dumps(ours)):
         changes = _differences(saved["config"], ours) if saved["kind"] == kind else \
             [f"kind {saved['kind']} -> {kind}"]

@@ -65,6 +65,21 @@ def test_an_interrupted_run_is_not_reset(tmp_path):
     assert checkpoint.read_document(out / "model")["metadata"]["steps"] == 12
 
 
+def test_a_config_field_added_since_the_run_was_saved_resumes_at_its_default(tmp_path):
+    """A run saved before its config class gained a field (here: the saved config lacks ``dropout``) resumes
+    when the recipe leaves that field at its default."""
+    from soundart.train import run_recipe
+
+    out = tmp_path / "run"
+    run_recipe(load_recipe(TONE, {"out_dir": str(out)}), stop_at=5)
+    document = json.loads((out / "last.json").read_text())
+    del document["config"]["dropout"]
+    (out / "last.json").write_text(json.dumps(document))
+    code, lines = train("--out", out, "--resume")
+    assert code == 0, lines
+    assert checkpoint.read_document(out / "model")["metadata"]["steps"] == 12
+
+
 def test_resume_after_the_model_changed_or_with_damaged_state_is_one_line(tmp_path):
     out = tmp_path / "run"
     assert train("--out", out)[0] == 0
