@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from soundart.audio.wavenet import WaveNet, WaveNetConfig
 from soundart.audio.wavenet_codes import mulaw_companded, mulaw_decode, mulaw_encode, upsample_frames
 from soundart.errors import BadInputError, ConfigError
+from tests.conftest import tiny_wavenet
 
 
 @pytest.fixture(autouse=True)
@@ -23,13 +24,7 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _model(seed: int = 0, **kw) -> WaveNet:
-    torch.manual_seed(seed)
-    model = WaveNet(WaveNetConfig.debug(**kw))
-    with torch.no_grad():
-        for p in model.parameters():  # larger weights than the default init: outputs depend on inputs visibly
-            p.normal_(0.0, 0.3)
-    return model.eval()
+_model = tiny_wavenet
 
 
 def test_mulaw_round_trip_and_range():

@@ -13,6 +13,7 @@ from soundart.audio.wavenet_codes import mulaw_decode
 from soundart.audio.wavenet_generate import generate, generate_audio
 from soundart.cli import cli
 from soundart.errors import ConfigError
+from tests.conftest import tiny_wavenet
 
 
 @pytest.fixture(autouse=True)
@@ -24,13 +25,7 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _model(seed: int = 0, **kw) -> WaveNet:
-    torch.manual_seed(seed)
-    model = WaveNet(WaveNetConfig.debug(**kw))
-    with torch.no_grad():
-        for p in model.parameters():  # spread-out outputs: many classes get sampled
-            p.normal_(0.0, 0.3)
-    return model.eval()
+_model = tiny_wavenet
 
 
 @pytest.mark.parametrize("side", [{}, dict(pitch_waves=3, note_clock=2),

@@ -18,22 +18,16 @@ import sys
 import pytest
 import torch
 
-from soundart.audio.wavenet import WaveNet, WaveNetConfig
 from soundart.audio.wavenet_generate import generate, generate_audio
 from soundart.errors import ConfigError
+from tests.conftest import tiny_wavenet
 
 triton = pytest.importorskip("triton", reason="Triton comes with torch's CUDA wheels; this install has none")
 
 N = 260  # samples: past the tiny model's receptive field (32) and four hops (64)
 
 
-def _model(**kw) -> WaveNet:
-    torch.manual_seed(0)
-    model = WaveNet(WaveNetConfig.debug(**kw))
-    with torch.no_grad():
-        for p in model.parameters():  # spread-out outputs: many classes get sampled
-            p.normal_(0.0, 0.3)
-    return model.eval()
+_model = tiny_wavenet
 
 
 def _tone_mel(features, n_samples: int) -> torch.Tensor:
