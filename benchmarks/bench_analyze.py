@@ -15,10 +15,11 @@ Prints two tables:
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchkit import table, wall
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,12 +59,6 @@ def full(files: list[str], workers: int, model: str, device: str) -> tuple[float
     return seconds, time.perf_counter() - start, failed
 
 
-def wall(cmd: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    return time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mood4q"))
@@ -86,23 +81,21 @@ def main() -> None:
     seconds, full_t, failed = full(files, args.workers, args.model, args.device)
     print(f"{len(files)} files, {audio_s:.0f} s of audio, {args.workers} workers, device {args.device}, "
           f"torch threads {torch.get_num_threads()}; failed: {failed}")
-    print(f"{'stage':<38}{'wall s':>9}{'x real time':>13}{'ratio':>8}")
-    print(f"{'decode only (reference)':<38}{dec_t:>9.2f}{audio_s / dec_t:>13.0f}{1.0:>8.2f}")
-    print(f"{'analyze (decode+features+desc+CNN)':<38}{full_t:>9.2f}{seconds / full_t:>13.0f}"
-          f"{(seconds / full_t) / (audio_s / dec_t):>8.2f}")
+    print(table(["stage", "wall s", "x real time", "ratio"], [
+        ("decode only (reference)", dec_t, f"{audio_s / dec_t:.0f}", 1.0),
+        ("analyze (decode+features+desc+CNN)", full_t, f"{seconds / full_t:.0f}",
+         (seconds / full_t) / (audio_s / dec_t))]))
 
     exe = str(ROOT / ".venv" / "bin" / "soundart")
     py = str(ROOT / ".venv" / "bin" / "python")
-    t_torch = sorted(wall([py, "-c", "import torch"]) for _ in range(args.repeats))[args.repeats // 2]
-    t_help = sorted(wall([exe, "--help"]) for _ in range(args.repeats))[args.repeats // 2]
-    t_first = sorted(wall([exe, "analyze", files[0], "--model", args.model])
-                     for _ in range(args.repeats))[args.repeats // 2]
+    t_torch = wall([py, "-c", "import torch"], args.repeats, cwd=ROOT)
+    t_help = wall([exe, "--help"], args.repeats, cwd=ROOT)
+    t_first = wall([exe, "analyze", files[0], "--model", args.model], args.repeats, cwd=ROOT)
     print()
-    print(f"{'start-up (median of ' + str(args.repeats) + ')':<38}{'wall s':>9}{'vs import torch':>17}")
-    ref = 'python -c "import torch" (reference)'
-    print(f"{ref:<38}{t_torch:>9.2f}{1.0:>17.2f}")
-    print(f"{'soundart --help':<38}{t_help:>9.2f}{t_help / t_torch:>17.2f}")
-    print(f"{'soundart analyze ONE_30s_FILE':<38}{t_first:>9.2f}{t_first / t_torch:>17.2f}")
+    print(table([f"start-up (median of {args.repeats})", "wall s", "vs import torch"], [
+        ('python -c "import torch" (reference)', t_torch, 1.0),
+        ("soundart --help", t_help, t_help / t_torch),
+        ("soundart analyze ONE_30s_FILE", t_first, t_first / t_torch)]))
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ import math
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from benchkit import table, timed
 
 SOUNDART = [sys.executable, "-m", "soundart"]
 ASKED_KEY = "D minor"
@@ -79,7 +80,7 @@ def bars_spanned(midi: object, notes: list[tuple[float, float, int]]) -> int:
     return math.ceil(max(e for _, e, _ in notes) / bar_s - 1e-6)
 
 
-def key_and_tempo(model: str, count: int, seed: int, tmp: Path) -> None:
+def key_and_tempo(model: str, count: int, seed: int, tmp: Path) -> list[tuple[str, str, str]]:
     run_sketch(["--model", model, "--key", ASKED_KEY, "--tempo", str(ASKED_TEMPO), "--bars", "8", "-n", str(count),
                 "--seed", str(seed), "-o", str(tmp / "dminor.mid")])
     m21_hits = ks_hits = tempo_hits = 0
@@ -90,13 +91,14 @@ def key_and_tempo(model: str, count: int, seed: int, tmp: Path) -> None:
         ks_hits += ks == ASKED_KEY
         tempos = midi.get_tempo_changes()[1]
         tempo_hits += len(tempos) == 1 and abs(float(tempos[0]) - ASKED_TEMPO) < 0.01
-    print(f"| key: {count} sketches asked in {ASKED_KEY}, estimate agrees (music21 analyze('key')) | "
-          f"{m21_hits / count:.0%} | >= 80% |")
-    print(f"| key: same, Krumhansl-Schmuckler | {ks_hits / count:.0%} | >= 80% |")
-    print(f"| tempo: MIDI tempo == --tempo {ASKED_TEMPO:g} | {tempo_hits}/{count} | all |")
+    return [(f"key: {count} sketches asked in {ASKED_KEY}, estimate agrees (music21 analyze('key'))",
+             f"{m21_hits / count:.0%}", ">= 80%"),
+            ("key: same, Krumhansl-Schmuckler", f"{ks_hits / count:.0%}", ">= 80%"),
+            (f"tempo: MIDI tempo == --tempo {ASKED_TEMPO:g}", f"{tempo_hits}/{count}", "all")]
 
 
-def bar_counts(model: str, per_setting: int, seed: int, tmp: Path) -> None:
+def bar_counts(model: str, per_setting: int, seed: int, tmp: Path) -> list[tuple[str, str, str]]:
+    rows = []
     for meter in ("4/4", "3/4"):
         for n_bars in (1, 4, 8, 16):
             stem = tmp / f"bars-{meter.replace('/', '')}-{n_bars}.mid"
@@ -104,8 +106,9 @@ def bar_counts(model: str, per_setting: int, seed: int, tmp: Path) -> None:
                         "--seed", str(seed), "-o", str(stem)])
             got = [bars_spanned(*read_notes(path)) for path in written(stem, per_setting)]
             ok = sum(g == n_bars for g in got)
-            print(f"| bars: --meter {meter} --bars {n_bars}, files spanning exactly {n_bars} bars | "
-                  f"{ok}/{per_setting} (got {sorted(set(got))}) | all |")
+            rows.append((f"bars: --meter {meter} --bars {n_bars}, files spanning exactly {n_bars} bars",
+                         f"{ok}/{per_setting} (got {sorted(set(got))})", "all"))
+    return rows
 
 
 def held_out_primers(n: int, tmp: Path) -> list[tuple[Path, float]]:
@@ -125,12 +128,11 @@ def held_out_primers(n: int, tmp: Path) -> list[tuple[Path, float]]:
     return out
 
 
-def continuations(model: str, trials: int, seed: int, tmp: Path) -> None:
+def continuations(model: str, trials: int, seed: int, tmp: Path) -> list[tuple[str, str, str]]:
     seeds_per_primer = 5
     primers = held_out_primers(math.ceil(trials / seeds_per_primer), tmp)
     valid = m21_kept = ks_kept = done = 0
     lengths = []
-    t = time.perf_counter()
     for j, (primer, tempo) in enumerate(primers):
         n = min(seeds_per_primer, trials - done)
         bars = math.ceil(120.0 / (4 * 60.0 / tempo))  # two minutes at the primer's tempo
@@ -151,11 +153,10 @@ def continuations(model: str, trials: int, seed: int, tmp: Path) -> None:
             m21_kept += m21 == primer_keys[0]
             ks_kept += ks == primer_keys[1]
         done += n
-    print(f"| continuation: {done} two-minute continuations of {len(primers)} held-out chorales, valid MIDI "
-          f">= 2 min (lengths {min(lengths):.0f}-{max(lengths):.0f} s) | {valid}/{done} | all |")
-    print(f"| continuation: keeps the primer's key (music21 analyze('key')) | {m21_kept / done:.0%} | >= 80% |")
-    print(f"| continuation: keeps the primer's key (Krumhansl-Schmuckler) | {ks_kept / done:.0%} | >= 80% |")
-    print(f"\n(continuations took {time.perf_counter() - t:.0f} s)")
+    return [(f"continuation: {done} two-minute continuations of {len(primers)} held-out chorales, valid MIDI "
+             f">= 2 min (lengths {min(lengths):.0f}-{max(lengths):.0f} s)", f"{valid}/{done}", "all"),
+            ("continuation: keeps the primer's key (music21 analyze('key'))", f"{m21_kept / done:.0%}", ">= 80%"),
+            ("continuation: keeps the primer's key (Krumhansl-Schmuckler)", f"{ks_kept / done:.0%}", ">= 80%")]
 
 
 def main() -> None:
@@ -167,12 +168,12 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     print(f"model: {args.model}\n")
-    print("| control | measured | bar |")
-    print("|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
-        key_and_tempo(args.model, args.count, args.seed, Path(tmp))
-        bar_counts(args.model, args.per_setting, args.seed, Path(tmp))
-        continuations(args.model, args.trials, args.seed, Path(tmp))
+        rows = key_and_tempo(args.model, args.count, args.seed, Path(tmp))
+        rows += bar_counts(args.model, args.per_setting, args.seed, Path(tmp))
+        cont, took = timed(continuations, args.model, args.trials, args.seed, Path(tmp))
+    print(table(["control", "measured", "bar"], rows + cont))
+    print(f"\n(continuations took {took:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,9 @@ weights (speed does not depend on the weights).
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
+from benchkit import median_seconds, table
 
 from soundart.music.transformer import MusicTransformer, TransformerConfig
 
@@ -25,15 +25,14 @@ def _time_generate(model: MusicTransformer, n_tokens: int, use_cache: bool, devi
     prompt = torch.ones(1, 1, dtype=torch.long, device=device)
     gen = torch.Generator(device=device).manual_seed(0)
     model.generate(prompt, 8, generator=gen, use_cache=use_cache)  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    out = model.generate(prompt, n_tokens - 1, generator=gen, use_cache=use_cache)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
-    assert out.shape == (1, n_tokens), out.shape
-    return elapsed
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
+    sync()
+
+    def run() -> None:
+        out = model.generate(prompt, n_tokens - 1, generator=gen, use_cache=use_cache)
+        assert out.shape == (1, n_tokens), out.shape
+
+    return median_seconds(run, 1, warm=False, sync=sync)
 
 
 def main() -> None:
@@ -66,9 +65,8 @@ def main() -> None:
         rows.append((device.type, args.tokens / cached, args.tokens / full, full / cached))
     if not torch.cuda.is_available():
         print("cuda: not measured (no GPU on this machine)")
-    print(f"{'device':<8}{'cache tok/s':>14}{'no cache tok/s':>17}{'speed-up':>11}")
-    for name, fast, slow, ratio in rows:
-        print(f"{name:<8}{fast:>14.1f}{slow:>17.1f}{ratio:>10.1f}x")
+    print(table(["device", "cache tok/s", "no cache tok/s", "speed-up"],
+                [(name, fast, slow, f"{ratio:.1f}x") for name, fast, slow, ratio in rows], floats=".1f"))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@
    ``soundart synth reconstruct`` does) vs PCA with the same latent size fitted
    on the same training patches. Bar: ratio <= 0.7. The encoder's posterior
    mean alone is printed beside it.
-2. Recognizability: a CNN family classifier trained on real rendered notes
-   (train programs, all velocities, with level and small pitch-shift
-   augmentation), its checkpoint chosen on the valid programs, labels VAE
+2. Recognizability: the family referee shared with bench_gan
+   (benchmarks/family_referee.py: a CNN trained on real rendered notes of the
+   train programs, all velocities, with level, tilt and small pitch-shift
+   augmentation, its checkpoint chosen on the valid programs) labels VAE
    samples drawn from the model's prior asked as family f; bar: >= 70%
    labelled f. Its accuracy on the held-out test programs' real notes is
    printed beside it: the ceiling a sample can be judged against. The
@@ -17,9 +18,9 @@
    prior (its per-family mixture when it has one) at the model's default
    temperature unless --temperature is given. Per family: samples recognised,
    and the classifier's accuracy on that family's real test-program notes.
-   The trained classifier is cached in data/cache (keyed by its data and
+   The trained referee is cached in data/cache (keyed by its data and
    settings), so benches of two models with one front end judge with the
-   same classifier. Beside it, how varied and how new the samples are: the
+   same referee. Beside it, how varied and how new the samples are: the
    mean pairwise log-mel L1 between 8 samples of one family and pitch (8
    pitches 40-80, every family) against the same for 8 real training notes,
    and each sample's L1 to the nearest training note of its family and pitch
@@ -34,15 +35,14 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import time
 from pathlib import Path
 
 import pretty_midi
 import torch
-from torch import nn
+from benchkit import median_wall_cpu, table, timed
+from family_referee import RefereeConfig, cached_referee, train_referee
 
 from soundart.audio.melvae_task import (
     MelVAEData,
@@ -64,94 +64,6 @@ def rows_for(root: Path, split: str, data: MelVAEData, cfg, n: int, seed: int = 
     rows = [r for r in read_manifest(root) if r.split == split and cfg.pitch_min <= r.pitch <= cfg.pitch_max
             and (split == "test" or not data.velocities or r.velocity in data.velocities)]
     return _subset(rows, n, seed)
-
-
-class FamilyCNN(nn.Module):
-    def __init__(self, n_classes: int) -> None:
-        super().__init__()
-        layers, c = [], 1
-        for out in (16, 32, 64, 128):
-            layers += [nn.Conv2d(c, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
-            c = out
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * c, n_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, n_mels, frames) -> (B, n_classes)
-        h = self.body(x[:, None])
-        return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=-1))
-
-
-def augment(x: torch.Tensor, g: torch.Generator, level: float = 0.5, shift: int = 2) -> torch.Tensor:
-    """Random level (+-10 dB by default: ``level`` in model units of 40 dB) and a roll of up to ``shift``
-    mel bins: held-out programs differ from the training ones in loudness and formants, not only in family."""
-    x = x + (torch.rand(x.shape[0], 1, 1, generator=g) - 0.5) * level
-    return torch.roll(x, int(torch.randint(-shift, shift + 1, (1,), generator=g)), dims=1)
-
-
-def augment_strong(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """``augment`` with wider ranges (+-15 dB, up to 4 mel bins) plus one band of up to 8 mel bins and
-    one span of up to 12 frames set to the patch's floor (SpecAugment): the classifier must use the
-    whole envelope and spectrum, not the few details that single out a training program."""
-    x = augment(x, g, level=0.75, shift=4).clone()
-    floor = x.amin(dim=(1, 2), keepdim=True)
-    n_mels, frames = x.shape[1], x.shape[2]
-    f0, fw = int(torch.randint(0, n_mels, (1,), generator=g)), int(torch.randint(0, 9, (1,), generator=g))
-    t0, tw = int(torch.randint(0, frames, (1,), generator=g)), int(torch.randint(0, 13, (1,), generator=g))
-    mask = torch.zeros(1, n_mels, frames, dtype=torch.bool)
-    mask[:, f0:f0 + fw] = True
-    mask[:, :, t0:t0 + tw] = True
-    return torch.where(mask, floor, x)
-
-
-def train_classifier(x: torch.Tensor, y: torch.Tensor, valid_x: torch.Tensor, valid_y: torch.Tensor,
-                     n_classes: int, steps: int, seed: int = 0, strong: bool = False) -> tuple[FamilyCNN, float]:
-    """Train on (x, y); keep the weights with the best accuracy on the valid programs (checked 8 times).
-    Returns the classifier and that valid accuracy."""
-    torch.manual_seed(seed)
-    clf = FamilyCNN(n_classes)
-    opt = torch.optim.AdamW(clf.parameters(), lr=2e-3, weight_decay=1e-2)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps, pct_start=0.1)
-    g = torch.Generator().manual_seed(seed)
-    best, best_state = -1.0, None
-    for step in range(1, steps + 1):
-        idx = torch.randint(0, len(x), (64,), generator=g)
-        batch = augment_strong(x[idx], g) if strong else augment(x[idx], g)
-        loss = nn.functional.cross_entropy(clf(batch), y[idx], label_smoothing=0.1)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        if step % max(1, steps // 8) == 0 or step == steps:
-            acc = float((predict(clf.eval(), valid_x) == valid_y).float().mean())
-            clf.train()
-            if acc > best:
-                best, best_state = acc, {k: v.clone() for k, v in clf.state_dict().items()}
-    clf.load_state_dict(best_state)
-    return clf.eval(), best
-
-
-def cached_classifier(cache: Path, key_parts: list, train_fn) -> tuple[FamilyCNN, float]:
-    """The classifier trained on exactly these data and settings, from ``cache`` when it is there."""
-    from safetensors.torch import load_file, save_file
-
-    key = hashlib.sha1(json.dumps(key_parts).encode()).hexdigest()[:16]
-    path = cache / f"bench-melvae-classifier-{key}.safetensors"
-    if path.is_file():
-        state = load_file(str(path))
-        valid_acc = float(state.pop("valid_acc"))
-        clf = FamilyCNN(key_parts[0])
-        clf.load_state_dict(state)
-        return clf.eval(), valid_acc
-    clf, valid_acc = train_fn()
-    cache.mkdir(parents=True, exist_ok=True)
-    save_file({**{k: v.contiguous() for k, v in clf.state_dict().items()},
-               "valid_acc": torch.tensor(valid_acc)}, str(path))
-    return clf, valid_acc
-
-
-@torch.no_grad()
-def predict(clf: FamilyCNN, x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([clf(x[i:i + 256]).argmax(-1) for i in range(0, len(x), 256)])
 
 
 @torch.no_grad()
@@ -235,7 +147,7 @@ def main() -> None:
     data = config_from_dict(MelVAEData, meta.get("data_config", {}), "data_config")
     root = _resolve(args.root)
     cache = _resolve(data.cache_dir)
-    table = []
+    rows = []
 
     # 1. reconstruction vs PCA
     train = note_patches(model, rows_for(root, "train", data, cfg, args.n_train), root, cache, "bench-train")
@@ -243,23 +155,25 @@ def main() -> None:
     vae_l1 = reconstruction_l1(model, test) * cfg.db_scale
     encoder_l1 = reconstruction_l1(model, test, refine_steps=0) * cfg.db_scale
     pca = pca_l1(train.mel.float().flatten(1), test.mel.float().flatten(1), cfg.latent) * cfg.db_scale
-    table.append((f"held-out recon L1 (dB), VAE ({cfg.refine_steps} refine steps)", f"{vae_l1:.3f}", ""))
-    table.append(("held-out recon L1 (dB), VAE posterior mean alone", f"{encoder_l1:.3f}",
+    rows.append((f"held-out recon L1 (dB), VAE ({cfg.refine_steps} refine steps)", f"{vae_l1:.3f}", ""))
+    rows.append(("held-out recon L1 (dB), VAE posterior mean alone", f"{encoder_l1:.3f}",
                   f"ratio {encoder_l1 / pca:.3f}, reference"))
-    table.append((f"held-out recon L1 (dB), PCA k={cfg.latent}", f"{pca:.3f}", ""))
-    table.append(("ratio VAE / PCA (bar <= 0.7)", f"{vae_l1 / pca:.3f}", "PASS" if vae_l1 / pca <= 0.7 else "FAIL"))
+    rows.append((f"held-out recon L1 (dB), PCA k={cfg.latent}", f"{pca:.3f}", ""))
+    rows.append(("ratio VAE / PCA (bar <= 0.7)", f"{vae_l1 / pca:.3f}", "PASS" if vae_l1 / pca <= 0.7 else "FAIL"))
 
     # 2. family recognizability
     t0 = time.perf_counter()
     all_velocities = MelVAEData(**{**data.__dict__, "velocities": ()})
     clf_train = note_patches(model, rows_for(root, "train", all_velocities, cfg, args.n_clf), root, cache, "train")
     clf_valid = note_patches(model, rows_for(root, "valid", all_velocities, cfg, args.n_test), root, cache, "valid")
-    key = [len(cfg.families), "FamilyCNN/1", cfg.features.to_dict(), cfg.frames, cfg.db_offset, cfg.db_scale,
-           args.clf_steps, args.n_clf, args.n_test, str(root)] + (["strong"] if args.clf_strong else [])
-    clf, valid_acc = cached_classifier(cache, key, lambda: train_classifier(
-        clf_train.mel.float(), clf_train.family, clf_valid.mel.float(), clf_valid.family, len(cfg.families),
-        args.clf_steps, strong=args.clf_strong))
-    real_pred = predict(clf, test.mel.float())
+    ref_cfg = RefereeConfig(steps=args.clf_steps, strong=args.clf_strong)
+    key = ["melvae", cfg.features.to_dict(), cfg.frames, cfg.pitch_min, cfg.pitch_max, args.n_clf, args.n_test,
+           str(root)]
+    n_fam = len(cfg.families)
+    clf, valid_acc = cached_referee(cache, key, n_fam, ref_cfg, lambda: train_referee(
+        model.denormalize(clf_train.mel.float()), clf_train.family, model.denormalize(clf_valid.mel.float()),
+        clf_valid.family, n_fam, ref_cfg))
+    real_pred = clf.predict(model.denormalize(test.mel.float()))
     real_acc = float((real_pred == test.family).float().mean())
     temperature = cfg.temperature if args.temperature is None else args.temperature
     g = torch.Generator().manual_seed(0)
@@ -268,7 +182,7 @@ def main() -> None:
         pitches = torch.randint(36, 85, (args.samples_per_family,), generator=g)
         x = model.draw(args.samples_per_family, pitches - cfg.pitch_min, torch.full_like(pitches, fi), generator=g,
                        temperature=temperature)
-        pred = predict(clf, x)
+        pred = clf.predict(model.denormalize(x))
         ok = int((pred == fi).sum())
         wrong = pred[pred != fi]
         confused = cfg.families[int(torch.bincount(wrong, minlength=len(cfg.families)).argmax())] if len(wrong) else "-"
@@ -277,14 +191,14 @@ def main() -> None:
         per_family.append(f"  {fam:<9} samples {ok / args.samples_per_family:4.0%} (most often taken for "
                           f"{confused}); real test notes {real_fam}")
         hits, total = hits + ok, total + args.samples_per_family
-    table.append(("classifier accuracy, valid-program real notes (chooses it)", f"{valid_acc:.3f}", "reference"))
-    table.append(("classifier accuracy, held-out test-program real notes", f"{real_acc:.3f}", "reference"))
-    table.append(("VAE samples labelled as asked (bar >= 0.70)", f"{hits / total:.3f}",
+    rows.append(("family referee accuracy, valid-program real notes (chooses it)", f"{valid_acc:.3f}", "reference"))
+    rows.append(("family referee accuracy, held-out test-program real notes", f"{real_acc:.3f}", "reference"))
+    rows.append(("VAE samples labelled as asked (bar >= 0.70)", f"{hits / total:.3f}",
                   "PASS" if hits / total >= 0.7 else "FAIL"))
     spread = sample_spread(model, clf_train, clf_valid, temperature)
-    table.append(("sample spread: mean pairwise L1 (dB), 8 samples of one family + pitch",
+    rows.append(("sample spread: mean pairwise L1 (dB), 8 samples of one family + pitch",
                   f"{spread['spread_samples']:.2f}", f"real training notes {spread['spread_real']:.2f}"))
-    table.append(("samples' L1 (dB) to the nearest training note of their family + pitch",
+    rows.append(("samples' L1 (dB) to the nearest training note of their family + pitch",
                   f"{spread['nearest_samples']:.2f}", f"valid-program real notes {spread['nearest_valid']:.2f}"))
     clf_s = time.perf_counter() - t0
 
@@ -292,19 +206,15 @@ def main() -> None:
     pm = minute_midi()
     seconds = pm.get_end_time()
     render_builtin(pm, 22050)  # warm-up
-    t0, c0 = time.perf_counter(), time.process_time()
-    render_builtin(pm, 22050)
-    builtin_s, builtin_cpu = time.perf_counter() - t0, time.process_time() - c0
-    table.append((f"built-in render, {seconds:.0f} s 4-track MIDI, wall (x real time, bar >= 50)",
+    builtin_s, builtin_cpu = median_wall_cpu(lambda: render_builtin(pm, 22050))
+    rows.append((f"built-in render, {seconds:.0f} s 4-track MIDI, wall (x real time, bar >= 50)",
                   f"{seconds / builtin_s:.1f}", "PASS" if seconds / builtin_s >= 50 else "FAIL"))
-    table.append(("built-in render, CPU time of this process (x real time)", f"{seconds / builtin_cpu:.1f}",
+    rows.append(("built-in render, CPU time of this process (x real time)", f"{seconds / builtin_cpu:.1f}",
                   "what one free core gives"))
     chosen = find_backend(None, "auto")
     if chosen.name == "fluidsynth":
-        t0 = time.perf_counter()
-        render_fluidsynth(pm, 22050, chosen.soundfont)
-        fs_s = time.perf_counter() - t0
-        table.append(("fluidsynth render, wall (x real time, reference)", f"{seconds / fs_s:.1f}",
+        _, fs_s = timed(render_fluidsynth, pm, 22050, chosen.soundfont)
+        rows.append(("fluidsynth render, wall (x real time, reference)", f"{seconds / fs_s:.1f}",
                       f"built-in is {fs_s / builtin_s:.2f}x its speed"))
 
     load = os.getloadavg()[0]
@@ -317,11 +227,7 @@ def main() -> None:
     print(f"samples: {args.samples_per_family} per family, prior {mixture}, temperature {temperature:g}; "
           f"classifier {'strong augmentation' if args.clf_strong else 'standard'}, {args.clf_steps} steps")
     print("per family:\n" + "\n".join(per_family))
-    w = max(len(r[0]) for r in table)
-    print(f"{'measure'.ljust(w)}  {'value':>8}  note")
-    print(f"{'-' * w}  {'-' * 8}  ----")
-    for name, value, note in table:
-        print(f"{name.ljust(w)}  {value:>8}  {note}")
+    print(table(["measure", "value", "note"], rows))
 
 
 if __name__ == "__main__":

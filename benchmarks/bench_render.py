@@ -23,15 +23,14 @@ import argparse
 import io
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import librosa
 import numpy as np
 import pretty_midi
+from benchkit import median_seconds, table, wall
 
 from soundart.audio.render import bundled_soundfont, installed_synths, render_midi
 
@@ -109,9 +108,7 @@ def cold_seconds(name: str, mid: Path, font: str, out: Path) -> float:
     else:
         cmd = [sys.executable, "-m", "soundart", "render", str(mid), "-o", str(out), "--synth", name,
                "--soundfont", font, "--force"]
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, capture_output=True)
-    return time.perf_counter() - start
+    return wall(cmd)
 
 
 def listening(name: str, font: str) -> tuple[float, float]:
@@ -148,24 +145,18 @@ def main() -> None:
     pm = song(args.seconds)
     notes = sum(len(i.notes) for i in pm.instruments)
     print(f"## {args.seconds:g} s of a 4-track song ({notes} notes), {Path(font).name}, {SR} Hz mono\n")
-    print("| synth | cold s (fresh process) | cold / 6 s budget | warm render s | x real time "
-          "| notes heard right | median onset ms |")
-    print("|---|---|---|---|---|---|---|")
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         mid = Path(tmp) / "song.mid"
         pm.write(str(mid))
         for name in names:
             cold = cold_seconds(name, mid, font, Path(tmp) / f"{name}.wav")
-            render_with(name, pm, font)  # warm: imports, the parsed font
-            warm = []
-            for _ in range(3):
-                start = time.perf_counter()
-                render_with(name, pm, font)
-                warm.append(time.perf_counter() - start)
-            w = statistics.median(warm)
+            w = median_seconds(lambda: render_with(name, pm, font), 3)  # noqa: B023 (called at once); warm-up first
             right, onset_ms = listening(name, font)
-            print(f"| {name} | {cold:.2f} | {cold / BUDGET_S:.2f} | {w:.3f} | {args.seconds / w:,.0f} "
-                  f"| {right:.0%} | {onset_ms:.0f} |")
+            rows.append((name, cold, cold / BUDGET_S, f"{w:.3f}", f"{args.seconds / w:,.0f}", f"{right:.0%}",
+                         f"{onset_ms:.0f}"))
+    print(table(["synth", "cold s (fresh process)", "cold / 6 s budget", "warm render s", "x real time",
+                 "notes heard right", "median onset ms"], rows))
     if not shutil.which("fluidsynth"):
         print("\n(fluidsynth not installed: apt-get install fluidsynth to measure it too)")
 

@@ -14,11 +14,11 @@ synthetic pair (a sine melody, noise bursts + a high tone). Prints:
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from benchkit import table, timed
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "emotify"
 
@@ -56,15 +56,15 @@ def main() -> None:
         pairs.append((f"classical {cn} <- electronic {en}", c, e))
     # warm-up (imports, first-call allocations) so timings are of the work itself
     style_transfer(pairs[0][1][:sr], pairs[0][2][:sr], iterations=2, griffin_lim_iters=1, progress=False)
-    print(f"{'pair':44s} {'gram ratio':>10s} {'content ratio':>13s} {'seconds':>8s} {'audio s':>7s}")
+    rows = []
     for name, c, s in pairs:
-        t0 = time.time()
-        r = style_transfer(c, s, iterations=args.iterations, content_weight=args.content_weight, progress=False)
-        dt = time.time() - t0
+        r, dt = timed(style_transfer, c, s, iterations=args.iterations, content_weight=args.content_weight,
+                      progress=False)
         m = r.metrics
         ok = m["gram_ratio"] <= 0.3 and m["content_ratio"] <= 0.5 and dt <= 60 * c.numel() / sr / 10
-        print(f"{name:44s} {m['gram_ratio']:10.3f} {m['content_ratio']:13.3f} {dt:8.1f} "
-              f"{c.numel() / sr:7.1f}  {'PASS' if ok else 'FAIL'}")
+        rows.append((name, f"{m['gram_ratio']:.3f}", f"{m['content_ratio']:.3f}", f"{dt:.1f}",
+                     f"{c.numel() / sr:.1f}", "PASS" if ok else "FAIL"))
+    print(table(["pair", "gram ratio", "content ratio", "seconds", "audio s", "bar"], rows))
     print(f"bars: gram ratio <= 0.3, content ratio <= 0.5, <= 60 s per 10 s of audio "
           f"({args.iterations} L-BFGS iterations, {args.threads} thread(s))")
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from benchkit import table, timed
 
 
 def main() -> None:
@@ -51,52 +51,57 @@ def main() -> None:
         return {(at(n.start), at(n.end), n.pitch, inst.is_drum, 0 if inst.is_drum else inst.program)
                 for inst in midi.instruments for n in inst.notes}
 
+    def ours() -> tuple[int, list[float]]:
+        lengths, kept = 0, []
+        for _, p in files:
+            tokens = codec.encode(p)
+            back = codec.decode(tokens)
+            lengths += len(tokens)
+            a = {(n.start, n.start + n.duration, n.pitch, n.program) for n in p.notes}
+            b = {(n.start, n.start + n.duration, n.pitch, n.program) for n in back.notes}
+            kept.append(len(a & b) / max(len(a), 1))
+        return lengths, kept
+
+    def miditok_round_trips(tok) -> tuple[int, list[float]]:
+        lengths, kept = 0, []
+        for path, p in files:
+            seq = tok.encode(path)
+            ids = seq.ids if hasattr(seq, "ids") else [i for s in seq for i in s.ids]
+            lengths += len(ids)
+            score = tok.decode(seq)
+            out = tmp / "back.mid"
+            score.dump_midi(str(out))
+            a = grid_notes(pretty_midi.PrettyMIDI(str(path)), p.tempo)
+            b = grid_notes(pretty_midi.PrettyMIDI(str(out)), p.tempo)
+            kept.append(len(a & b) / max(len(a), 1))
+        return lengths, kept
+
     rows = []
     # ours: band piece <-> tokens (the MIDI read is the same for every tokenizer, so it is left out)
-    t = time.perf_counter()
-    lengths, kept = 0, []
-    for _, p in files:
-        tokens = codec.encode(p)
-        back = codec.decode(tokens)
-        lengths += len(tokens)
-        a = {(n.start, n.start + n.duration, n.pitch, n.program) for n in p.notes}
-        b = {(n.start, n.start + n.duration, n.pitch, n.program) for n in back.notes}
-        kept.append(len(a & b) / max(len(a), 1))
+    (lengths, kept), secs = timed(ours)
     rows.append(("soundart band codec (REMI-like, parts + a chord per bar)", codec.vocab_size, lengths / bars,
-                 (time.perf_counter() - t) / len(files), float(np.mean(kept))))
+                 secs / len(files), float(np.mean(kept))))
     try:
         import miditok
     except ImportError:
         print("miditok is not installed: pip install miditok==3.1.0 to compare")
     else:
+        from importlib.metadata import version
+
         for name in ("REMI", "MMM"):
             extra = {"base_tokenizer": "REMI"} if name == "MMM" else {}
             cfg = miditok.TokenizerConfig(use_programs=True, one_token_stream_for_programs=name == "REMI",
                                           beat_res={(0, 4): 4, (4, 12): 4}, num_velocities=8,
                                           use_chords=False, use_tempos=True, use_time_signatures=True, **extra)
             tok = miditok.REMI(cfg) if name == "REMI" else miditok.MMM(cfg)
-            t = time.perf_counter()
-            lengths, kept = 0, []
-            for path, p in files:
-                seq = tok.encode(path)
-                ids = seq.ids if hasattr(seq, "ids") else [i for s in seq for i in s.ids]
-                lengths += len(ids)
-                score = tok.decode(seq)
-                out = tmp / "back.mid"
-                score.dump_midi(str(out))
-                a = grid_notes(pretty_midi.PrettyMIDI(str(path)), p.tempo)
-                b = grid_notes(pretty_midi.PrettyMIDI(str(out)), p.tempo)
-                kept.append(len(a & b) / max(len(a), 1))
-            from importlib.metadata import version
-
+            (lengths, kept), secs = timed(miditok_round_trips, tok)
             rows.append((f"MidiTok {version('miditok')} {name} "
                          "(programs, no chord controls)", len(tok), lengths / bars,
-                         (time.perf_counter() - t) / len(files), float(np.mean(kept))))
+                         secs / len(files), float(np.mean(kept))))
     print(f"{len(files)} pieces ({args.songs} POP909 songs + Groove rock), {bars} bars\n")
-    print("| tokenizer | vocabulary | tokens per bar | encode + decode s / piece | notes kept exactly |")
-    print("|---|---|---|---|---|")
-    for name, vocab, per_bar, secs, kept_share in rows:
-        print(f"| {name} | {vocab} | {per_bar:.1f} | {secs:.4f} | {kept_share:.3f} |")
+    print(table(["tokenizer", "vocabulary", "tokens per bar", "encode + decode s / piece", "notes kept exactly"],
+                [(name, vocab, f"{per_bar:.1f}", f"{secs:.4f}", f"{kept_share:.3f}")
+                 for name, vocab, per_bar, secs, kept_share in rows]))
 
 
 if __name__ == "__main__":

@@ -31,11 +31,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
-import time
 from pathlib import Path
 
 import torch
+from benchkit import median_wall_cpu, table, timed
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,16 +53,6 @@ def _load(spec: str, local: bool):
         model = (WaveNetVocoder(WaveNetVocoderConfig()) if local
                  else WaveNetNotes(WaveNetNotesConfig(n_families=12, pitch_conditioning=True)))
         return model.eval(), "untrained default config"
-
-
-def _timed(fn, repeats: int = 1) -> tuple[float, float]:
-    walls, cpus = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        walls.append(time.perf_counter() - w0)
-        cpus.append(time.process_time() - c0)
-    return statistics.median(walls), statistics.median(cpus)
 
 
 PITCH_CHECK = (48, 60, 72)
@@ -171,8 +160,8 @@ def _gpu_rows(model, cond: dict, batch: int, repeats: int, warps: list[int]) -> 
         wavenet_triton.NUM_WARPS = w
         for warm in (batch, 1):
             generate(gpu, 64, batch=warm, seed=0, **cond)
-        t_g, _ = _timed(lambda: generate(gpu, sr, batch=batch, seed=0, **cond), repeats)
-        t_1, _ = _timed(lambda: generate(gpu, sr, batch=1, seed=0, **cond), repeats)
+        t_g, _ = median_wall_cpu(lambda: generate(gpu, sr, batch=batch, seed=0, **cond), repeats)
+        t_1, _ = median_wall_cpu(lambda: generate(gpu, sr, batch=1, seed=0, **cond), repeats)
         rows += [(f"{label}, {w} warps", torch.cuda.get_device_name(), f"{batch / t_g:.1f}x", "bar >= 50x at 64"),
                  (f"GPU (Triton step) real-time factor, batch 1, 1 s (wall), {w} warps", "", f"{1 / t_1:.2f}x", "")]
     wavenet_triton.NUM_WARPS = warps[0]
@@ -210,13 +199,13 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     span = rf + args.naive_extra
-    t_fast_span, c_fast_span = _timed(lambda: generate(model, span, seed=0, **cond))
-    t_naive_rf, c_naive_rf = _timed(lambda: generate(model, rf, seed=0, method="naive", **cond))
-    t_naive_span, c_naive_span = _timed(lambda: generate(model, span, seed=0, method="naive", **cond))
+    t_fast_span, c_fast_span = median_wall_cpu(lambda: generate(model, span, seed=0, **cond))
+    t_naive_rf, c_naive_rf = median_wall_cpu(lambda: generate(model, rf, seed=0, method="naive", **cond))
+    t_naive_span, c_naive_span = median_wall_cpu(lambda: generate(model, span, seed=0, method="naive", **cond))
     # extrapolate with process CPU time: wall time on a shared CPU swings too much to subtract two runs
     per_full_step = (c_naive_span - c_naive_rf) / args.naive_extra
     naive_1s = c_naive_rf + (sr - rf) * per_full_step
-    t_fast_1s, c_fast_1s = _timed(lambda: generate(model, sr, seed=0, **cond), args.repeats)
+    t_fast_1s, c_fast_1s = median_wall_cpu(lambda: generate(model, sr, seed=0, **cond), args.repeats)
     rows.append((f"fast vs naive, first {span} samples (measured, wall)", f"{t_naive_span:.2f} s",
                  f"{t_fast_span:.3f} s", f"{t_naive_span / t_fast_span:.0f}x"))
     rows.append((f"fast vs naive, first {span} samples (measured, cpu)", f"{c_naive_span:.2f} s",
@@ -228,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                  f"{c_fast_1s / sr * 1e6:.1f} us", "real time needs <= 62.5 us"))
     rows.append(("real-time factor, batch 1, 1 s (wall / cpu)", f"{1 / t_fast_1s:.2f}x", f"{1 / c_fast_1s:.2f}x", ""))
     batch = 8
-    t_b, c_b = _timed(lambda: generate(model, sr, batch=batch, seed=0, **cond), 1)
+    t_b, c_b = median_wall_cpu(lambda: generate(model, sr, batch=batch, seed=0, **cond), 1)
     rows.append((f"real-time factor, batch {batch} aggregate (wall / cpu)", f"{batch / t_b:.2f}x",
                  f"{batch / c_b:.2f}x", ""))
     # after the timings: run before them (pyin's numba code in the same process), one run measured the fast
@@ -252,9 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         rows_ = list(test.rows)
         random.Random(0).shuffle(rows_)
         test.rows = rows_[:args.vocoder_notes]
-        t0 = time.perf_counter()
-        res = vocoder_l1(voc, test, 1.0, beam=args.beam)
-        took = time.perf_counter() - t0
+        res, took = timed(vocoder_l1, voc, test, 1.0, beam=args.beam)
         gl = res["test_logmel_l1_griffinlim64_db"]
         rows.append((f"vocoder log-mel L1 dB, {res['test_notes']} held-out notes x {res['seconds_per_note']:.2f} s",
                      f"griffin-lim64 {gl:.2f}", f"wavenet, beam {res['beam']}: {res['test_logmel_l1_wavenet_db']:.2f}",
@@ -273,15 +260,16 @@ def main(argv: list[str] | None = None) -> int:
         one = logmel(load_clips(test, 1.0)[0][:1], voc.config.features)
         rt = []
         for beam in (1, res["beam"]):
-            t_v, c_v = _timed(lambda b=beam: generate_audio(voc, sr, mel=one, seed=0, beam=b))
+            t_v, c_v = median_wall_cpu(lambda b=beam: generate_audio(voc, sr, mel=one, seed=0, beam=b))
             rt.append(f"{1 / t_v:.2f}x / {1 / c_v:.2f}x")
         rows.append((f"vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall / cpu)", rt[0], rt[1], ""))
         if torch.cuda.is_available():
             gpu_voc, gpu_mel = copy.deepcopy(voc).to("cuda"), one.to("cuda")
             for beam in (1, res["beam"]):
                 generate_audio(gpu_voc, 64, mel=gpu_mel, seed=0, beam=beam)  # compiles the kernel
-            rt = [f"{1 / _timed(lambda b=beam: generate_audio(gpu_voc, sr, mel=gpu_mel, seed=0, beam=b))[0]:.2f}x"
-                  for beam in (1, res["beam"])]
+            walls = [median_wall_cpu(lambda b=beam: generate_audio(gpu_voc, sr, mel=gpu_mel, seed=0, beam=b))[0]
+                     for beam in (1, res["beam"])]
+            rt = [f"{1 / t:.2f}x" for t in walls]
             rows.append((f"GPU vocoder real-time factor, 1 s, beam 1 | beam {res['beam']} (wall)", rt[0], rt[1], ""))
         lpc = ""
         if voc.config.lpc_order:
@@ -290,13 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                 lpc += f" (sampled through order {voc.config.sampling_lpc_order})"
         print(f"# vocoder: {vwhat}; {voc.num_parameters()} parameters, output {voc.config.output}{lpc}")
 
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    header = ("measure", "reference / naive", "fast / ours", "ratio")
-    widths = [max(w, len(h)) for w, h in zip(widths, header)]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(table(["measure", "reference / naive", "fast / ours", "ratio"], rows))
     return 0
 
 

@@ -1,6 +1,7 @@
-"""What every benchmark here shares: timing (median of repeats, warm or as a fresh process) and tables.
+"""What every benchmark here shares: timing (median of repeats, warm or as a fresh process; wall and
+process CPU time together; one timed call that keeps its result) and tables.
 
-    from benchkit import median_seconds, wall, table
+    from benchkit import median_seconds, median_wall_cpu, timed, wall, table
     print(table(["command", "median wall s", "ratio"], rows))
 
 Run a benchmark as ``python benchmarks/bench_NAME.py``: its folder is then on ``sys.path``.
@@ -12,7 +13,9 @@ import statistics
 import subprocess
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int, warm: bool = True,
@@ -31,6 +34,25 @@ def median_seconds(fn: Callable[[], Any], repeats: int, warm: bool = True,
     return statistics.median(times)
 
 
+def median_wall_cpu(fn: Callable[[], Any], repeats: int = 1) -> tuple[float, float]:
+    """Median wall time and median CPU time of this process for ``fn()`` over ``repeats`` calls (no warm-up):
+    on a shared CPU the CPU time says what one free core would give."""
+    walls, cpus = [], []
+    for _ in range(repeats):
+        w0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[T, float]:
+    """``fn(*args, **kwargs)`` once: its result and its wall time in seconds."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
 def wall(cmd: Sequence[str], repeats: int = 1, **run: Any) -> float:
     """Median wall time of a fresh process ``cmd`` (start-up included) over ``repeats`` runs; it must
     succeed (its stderr is shown when it does not)."""
@@ -43,9 +65,10 @@ def wall(cmd: Sequence[str], repeats: int = 1, **run: Any) -> float:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], floats: str = ".2f") -> str:
-    """A Markdown table (as pasted into the README); floats formatted with ``floats``."""
+    """A Markdown table (as pasted into the README); floats formatted with ``floats``, a ``|`` inside a cell
+    escaped."""
     def cell(x: Any) -> str:
-        return format(x, floats) if isinstance(x, float) else str(x)
+        return (format(x, floats) if isinstance(x, float) else str(x)).replace("|", "\\|")
 
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(x) for x in row) + " |" for row in rows]

@@ -15,7 +15,7 @@ import torch
 
 from soundart.errors import BadInputError, ConfigError, OutputExistsError
 from soundart.io import WriteError, load_audio, load_midi, resample, save_audio, save_midi
-from tests.conftest import tone
+from tests.conftest import TINY_MIDI_NOTES, tiny_pretty_midi, tone
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -129,23 +129,14 @@ def test_written_files_get_the_umask_mode_not_a_private_temp_mode(tmp_path):
     assert path.stat().st_mode & 0o777 == 0o644
 
 
-def _midi() -> pretty_midi.PrettyMIDI:
-    pm = pretty_midi.PrettyMIDI(initial_tempo=100)
-    piano = pretty_midi.Instrument(program=0)
-    piano.notes.append(pretty_midi.Note(velocity=90, pitch=60, start=0.0, end=0.5))
-    piano.notes.append(pretty_midi.Note(velocity=70, pitch=64, start=0.5, end=1.0))
-    pm.instruments.append(piano)
-    return pm
-
-
 def test_midi_round_trip(tmp_path):
-    path = save_midi(_midi(), tmp_path / "a.mid")
+    path = save_midi(tiny_pretty_midi(), tmp_path / "a.mid")
     back = load_midi(path)
     notes = back.instruments[0].notes
-    assert [(n.pitch, n.velocity) for n in notes] == [(60, 90), (64, 70)]
+    assert [(n.pitch, n.velocity) for n in notes] == [(p, v) for p, v, _, _ in TINY_MIDI_NOTES] == [(60, 90), (64, 70)]
     assert abs(notes[1].end - 1.0) < 1e-2
     with pytest.raises(OutputExistsError):
-        save_midi(_midi(), path)
+        save_midi(tiny_pretty_midi(), path)
 
 
 @pytest.mark.parametrize("case, message", [
@@ -154,12 +145,11 @@ def test_midi_round_trip(tmp_path):
     ("no_notes", "holds no notes"),
     ("empty", "empty file"),
 ])
-def test_bad_midi(tmp_path, case, message):
+def test_bad_midi(tmp_path, tiny_midi, case, message):
     if case == "not_midi":
         path = _write_bytes(tmp_path / "x.mid", b"RIFF0000WAVEfmt ")
     elif case == "truncated":
-        good = save_midi(_midi(), tmp_path / "good.mid")
-        path = _write_bytes(tmp_path / "t.mid", good.read_bytes()[:30])
+        path = _write_bytes(tmp_path / "t.mid", tiny_midi.read_bytes()[:30])
     elif case == "no_notes":
         path = save_midi(pretty_midi.PrettyMIDI(), tmp_path / "silent.mid")
     else:
@@ -180,9 +170,7 @@ def test_a_device_or_pipe_is_written_through_never_replaced(tmp_path):
         assert str(tmp) == "/dev/null"
         tmp.write_bytes(b"discarded")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    midi = pretty_midi.PrettyMIDI()
-    midi.instruments.append(pretty_midi.Instrument(0))
-    midi.instruments[0].notes.append(pretty_midi.Note(velocity=90, pitch=60, start=0.0, end=0.5))
+    midi = tiny_pretty_midi()
     for name in ("pipe.mid", "pipe.wav"):
         fifo = tmp_path / name
         os.mkfifo(fifo)

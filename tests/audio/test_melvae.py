@@ -9,6 +9,7 @@ from soundart import checkpoint
 from soundart.audio.melvae import MelVAE, MelVAEConfig
 from soundart.audio.melvae_task import pca_l1
 from soundart.errors import BadInputError, ConfigError
+from tests.conftest import assert_batch_consistency
 
 
 def make(seed: int = 0, **kw) -> MelVAE:
@@ -47,10 +48,7 @@ def test_free_bits_and_warmup():
 def test_items_one_by_one_equal_the_batch():
     m = make().eval()
     b = batch()
-    full, _, _ = m(b["mel"], b["pitch"], b["family"])
-    for i in range(4):
-        one, _, _ = m(b["mel"][i:i + 1], b["pitch"][i:i + 1], b["family"][i:i + 1])
-        torch.testing.assert_close(one[0], full[i], atol=1e-5, rtol=1e-4)
+    assert_batch_consistency(lambda *a: m(*a)[0], (b["mel"], b["pitch"], b["family"]), atol=1e-5, rtol=1e-4)
 
 
 def test_save_load_gives_identical_outputs(tmp_path):
@@ -313,9 +311,8 @@ def test_refine_lowers_the_reconstruction_error_row_by_row():
     assert bool((refined < plain).all()), (refined, plain)
     assert all(q.grad is None for q in m.parameters())  # the weights are left alone
     torch.testing.assert_close(m.refine(x, mu, p, f, steps=0), mu)
-    for i in range(4):  # a patch's refinement does not depend on the rest of the batch
-        one, _, _ = m(x[i:i + 1], p[i:i + 1], f[i:i + 1])
-        torch.testing.assert_close(one[0], x_hat[i], atol=1e-5, rtol=1e-4)
+    # a patch's refinement does not depend on the rest of the batch
+    assert_batch_consistency(lambda *a: m(*a)[0], (x, p, f), atol=1e-5, rtol=1e-4)
     with pytest.raises(ConfigError, match="refine_steps"):
         make(refine_steps=-1)
     with pytest.raises(ConfigError, match="prior_mixture_band"):

@@ -10,13 +10,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from soundart.audio.wavenet import WaveNet
 from soundart.audio.wavenet_codes import mulaw_companded, mulaw_decode, mulaw_encode, upsample_frames
 from soundart.audio.wavenet_config import WaveNetConfig
 from soundart.audio.wavenet_notes import WaveNetNotesConfig
 from soundart.audio.wavenet_task import build
 from soundart.audio.wavenet_vocoder import WaveNetVocoderConfig
 from soundart.errors import BadInputError, ConfigError, ModelError
+from tests.conftest import tiny_wavenet
 
 
 @pytest.fixture(autouse=True)
@@ -28,18 +28,12 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
+_model = tiny_wavenet
+
+
 def _config(local: bool = False, **kw):
     """A tiny note generator's config, or with ``local`` a mel vocoder's."""
     return (WaveNetVocoderConfig if local else WaveNetNotesConfig).debug(**kw)
-
-
-def _model(seed: int = 0, **kw) -> WaveNet:
-    torch.manual_seed(seed)
-    model = build(_config(**kw))
-    with torch.no_grad():
-        for p in model.parameters():  # larger weights than the default init: outputs depend on inputs visibly
-            p.normal_(0.0, 0.3)
-    return model.eval()
 
 
 def test_mulaw_round_trip_and_range():

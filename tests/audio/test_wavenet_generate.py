@@ -8,7 +8,6 @@ import soundfile as sf
 import torch
 from click.testing import CliRunner
 
-from soundart.audio.wavenet import WaveNet
 from soundart.audio.wavenet_codes import mulaw_decode
 from soundart.audio.wavenet_generate import generate, generate_audio
 from soundart.audio.wavenet_notes import WaveNetNotesConfig
@@ -16,6 +15,7 @@ from soundart.audio.wavenet_task import build
 from soundart.audio.wavenet_vocoder import WaveNetVocoderConfig
 from soundart.cli import cli
 from soundart.errors import ConfigError
+from tests.conftest import tiny_wavenet
 
 
 @pytest.fixture(autouse=True)
@@ -27,18 +27,7 @@ def _one_thread():
     torch.set_num_threads(n)
 
 
-def _config(local: bool = False, **kw):
-    """A tiny note generator's config, or with ``local`` a mel vocoder's."""
-    return (WaveNetVocoderConfig if local else WaveNetNotesConfig).debug(**kw)
-
-
-def _model(seed: int = 0, **kw) -> WaveNet:
-    torch.manual_seed(seed)
-    model = build(_config(**kw))
-    with torch.no_grad():
-        for p in model.parameters():  # spread-out outputs: many classes get sampled
-            p.normal_(0.0, 0.3)
-    return model.eval()
+_model = tiny_wavenet
 
 
 @pytest.mark.parametrize("side", [{}, dict(pitch_waves=3, note_clock=2),

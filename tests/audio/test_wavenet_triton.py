@@ -14,34 +14,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from soundart.audio.wavenet import WaveNet
 from soundart.audio.wavenet_generate import generate, generate_audio
-from soundart.audio.wavenet_notes import WaveNetNotesConfig
-from soundart.audio.wavenet_task import build
-from soundart.audio.wavenet_vocoder import WaveNetVocoderConfig
 from soundart.errors import ConfigError
+from tests.conftest import tiny_wavenet
 
 triton = pytest.importorskip("triton", reason="Triton comes with torch's CUDA wheels; this install has none")
 
 N = 260  # samples: past the tiny model's receptive field (32) and four hops (64)
 
 
-def _config(local: bool = False, **kw):
-    """A tiny note generator's config, or with ``local`` a mel vocoder's."""
-    return (WaveNetVocoderConfig if local else WaveNetNotesConfig).debug(**kw)
-
-
-def _model(**kw) -> WaveNet:
-    torch.manual_seed(0)
-    model = build(_config(**kw))
-    with torch.no_grad():
-        for p in model.parameters():  # spread-out outputs: many classes get sampled
-            p.normal_(0.0, 0.3)
-    return model.eval()
+_model = tiny_wavenet
 
 
 def _tone_mel(features, n_samples: int) -> torch.Tensor:
@@ -95,7 +82,9 @@ def check_beam_search():
 
 def _interpreted(*check: str) -> None:
     """Run this file's ``check_*`` function in a fresh Python with Triton's interpreter on."""
-    env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1")
+    repo = str(Path(__file__).resolve().parents[2])   # the script imports tests.conftest
+    env = dict(os.environ, TRITON_INTERPRET="1", OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
     done = subprocess.run([sys.executable, __file__, *check], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
 
