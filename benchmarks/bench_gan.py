@@ -43,8 +43,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=500, help="real held-out notes and samples per set")
     ap.add_argument("--train-notes", type=int, default=12000, help="real train-program notes for the referee")
     ap.add_argument("--clf-steps", type=int, default=1600, help="family referee training steps (batch 64)")
-    ap.add_argument("--clf-strong", action="store_true",
-                    help="train the referee with stronger augmentation (wider level/pitch, SpecAugment masks)")
+    ap.add_argument("--clf-plain", action="store_true",
+                    help="train the referee without SpecAugment masks and wider level/pitch ranges (weaker referee)")
     ap.add_argument("--vae", default=None, help="mel VAE to compare (shipped name or checkpoint)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -66,7 +66,7 @@ def main() -> None:
 
     # -- the embedding: the family referee, trained on real train-program notes ---------
     t1 = time.time()
-    ref_cfg = RefereeConfig(steps=args.clf_steps, strong=args.clf_strong, seed=args.seed)
+    ref_cfg = RefereeConfig(steps=args.clf_steps, strong=not args.clf_plain, seed=args.seed)
     key = ["specgan", cfg.features.to_dict(), cfg.frames, list(data.pitches), args.train_notes, args.n, args.root]
 
     def train() -> tuple:

@@ -131,8 +131,8 @@ def main() -> None:
     ap.add_argument("--n-train", type=int, default=4000)
     ap.add_argument("--clf-steps", type=int, default=1600)
     ap.add_argument("--n-clf", type=int, default=12000, help="real train-program notes for the classifier")
-    ap.add_argument("--clf-strong", action="store_true",
-                    help="train the classifier with stronger augmentation (wider level/pitch, SpecAugment masks)")
+    ap.add_argument("--clf-plain", action="store_true",
+                    help="train the referee without SpecAugment masks and wider level/pitch ranges (weaker referee)")
     ap.add_argument("--samples-per-family", type=int, default=50)
     ap.add_argument("--temperature", type=float, default=None,
                     help="prior noise scale for the samples (default: the model's, as soundart synth vae)")
@@ -166,7 +166,7 @@ def main() -> None:
     all_velocities = MelVAEData(**{**data.__dict__, "velocities": ()})
     clf_train = note_patches(model, rows_for(root, "train", all_velocities, cfg, args.n_clf), root, cache, "train")
     clf_valid = note_patches(model, rows_for(root, "valid", all_velocities, cfg, args.n_test), root, cache, "valid")
-    ref_cfg = RefereeConfig(steps=args.clf_steps, strong=args.clf_strong)
+    ref_cfg = RefereeConfig(steps=args.clf_steps, strong=not args.clf_plain)
     key = ["melvae", cfg.features.to_dict(), cfg.frames, cfg.pitch_min, cfg.pitch_max, args.n_clf, args.n_test,
            str(root)]
     n_fam = len(cfg.families)
@@ -225,7 +225,7 @@ def main() -> None:
     mixture = (f"per-family{band} mixture of {cfg.prior_mixture}" if cfg.prior_mixture and int(model.mix_fitted)
                else "learned Gaussian p(z | pitch, family)" if cfg.learned_prior else "N(0, I)")
     print(f"samples: {args.samples_per_family} per family, prior {mixture}, temperature {temperature:g}; "
-          f"classifier {'strong augmentation' if args.clf_strong else 'standard'}, {args.clf_steps} steps")
+          f"classifier {'plain' if args.clf_plain else 'strong augmentation'}, {args.clf_steps} steps")
     print("per family:\n" + "\n".join(per_family))
     print(table(["measure", "value", "note"], rows))
 

@@ -49,7 +49,7 @@ class RefereeConfig:
     gain_db: float = 10.0
     tilt_db: float = 6.0
     shift: float = 1 / 32
-    strong: bool = False
+    strong: bool = True             # the better referee on held-out programs (recipes/notes/family-referee.md)
     checks: int = 8
     size: tuple[int, int] = (64, 64)
     seed: int = 0
