@@ -150,8 +150,12 @@ def _worker_died(job: tuple[str, dict[str, Any], float | None], code: int) -> di
 
 def _init_worker() -> None:
     import torch
+    from threadpoolctl import threadpool_limits
 
+    # one thread per worker for torch and for NumPy's BLAS (key chroma, loudness): each worker has a
+    # core, and BLAS threads spinning beside the other processes halved throughput (bench_analyze)
     torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 def _top(names: tuple[str, ...] | list[str], probs: np.ndarray, k: int) -> list[list[str | float]]:
