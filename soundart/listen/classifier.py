@@ -70,6 +70,9 @@ class ListenConfig:
     gems: tuple[str, ...] = GEMS
     refit_heads: bool = False                  # after training, fit the heads on whole recordings (listen.refit)
     pooled_heads: bool = False                 # heads read a recording's mean chunk embedding (set by the refit)
+    # the refitted heads also read the mean and standard deviation over the whole recording of this many
+    # cepstral coefficients (DCT of the log-mel, i.e. MFCCs): timbre statistics no 3 s chunk sees; 0 = off
+    recording_stats: int = 0
     genre_temperature: float = 1.0             # fitted on the validation split (listen.scores.fit_temperature)
     quadrant_temperature: float = 1.0
     # augmentation (training only)
@@ -89,6 +92,7 @@ class ListenConfig:
                   ("stretch", self.stretch, 0.0, 0.5), ("eq_db", self.eq_db, 0.0, 24.0),
                   ("gain_db", self.gain_db, 0.0, 40.0), ("mix_prob", self.mix_prob, 0.0, 1.0),
                   ("dropout", self.dropout, 0.0, 0.95),
+                  ("recording_stats", self.recording_stats, 0, self.features.n_mels),
                   ("genre_temperature", self.genre_temperature, 0.01, 100.0),
                   ("quadrant_temperature", self.quadrant_temperature, 0.01, 100.0)]
         for name, value, low, high in checks:
@@ -124,10 +128,16 @@ class ListenClassifier(nn.Module):
         self.convs = nn.Sequential(*blocks)
         self.project = nn.Sequential(nn.Linear(2 * c_in, config.embed_dim), nn.ReLU())
         self.dropout = nn.Dropout(config.dropout)
-        self.genre_head = nn.Linear(config.embed_dim, max(1, len(config.genres)))
-        self.quadrant_head = nn.Linear(config.embed_dim, len(config.quadrants))
-        self.tag_head = nn.Linear(config.embed_dim, max(1, len(config.tags)))
-        self.gems_head = nn.Linear(config.embed_dim, len(config.gems))
+        head_in = self.pooled_width if config.pooled_heads else config.embed_dim
+        self.genre_head = nn.Linear(head_in, max(1, len(config.genres)))
+        self.quadrant_head = nn.Linear(head_in, len(config.quadrants))
+        self.tag_head = nn.Linear(head_in, max(1, len(config.tags)))
+        self.gems_head = nn.Linear(head_in, len(config.gems))
+
+    @property
+    def pooled_width(self) -> int:
+        """Width of what the refitted heads read: the mean chunk embedding and the recording statistics."""
+        return self.config.embed_dim + 2 * self.config.recording_stats
 
     # -- core ----------------------------------------------------------------------
     def chunk_embed(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,8 +156,23 @@ class ListenClassifier(nn.Module):
         return relu(norm(conv(self.input_norm(logmel[:, None]))))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Logits of every head for log-mel chunks ``(B, n_mels, T)``."""
+        """Logits of every head for log-mel chunks ``(B, n_mels, T)`` (the heads as trained, per chunk)."""
         return self.heads(self.dropout(self.chunk_embed(x)))
+
+    def recording_statistics(self, logmel: torch.Tensor) -> torch.Tensor:
+        """Mean and standard deviation over time of the first ``config.recording_stats`` cepstral
+        coefficients of log-mels ``(..., n_mels, frames)`` -> ``(..., 2 * recording_stats)``."""
+        from soundart.features.functional import dct_matrix
+
+        n = self.config.recording_stats
+        if n == 0:
+            return logmel.new_zeros(logmel.shape[:-2] + (0,))
+        cepstra = torch.matmul(dct_matrix(n, logmel.shape[-2], logmel.dtype, logmel.device), logmel)
+        return torch.cat([cepstra.mean(-1), cepstra.std(-1, unbiased=False)], dim=-1)
+
+    def pooled(self, logmel: torch.Tensor, chunk_embeddings: torch.Tensor) -> torch.Tensor:
+        """What the refitted heads read for one recording ``(n_mels, frames)``: ``(1, pooled_width)``."""
+        return torch.cat([chunk_embeddings.mean(0), self.recording_statistics(logmel)])[None]
 
     def heads(self, e: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits of every head for embeddings ``(B, embed_dim)``."""
@@ -208,7 +233,7 @@ class ListenClassifier(nn.Module):
         """Head logits of one recording's log-mel ``(n_mels, frames)``: ``(1, ...)`` from the mean chunk
         embedding when ``config.pooled_heads``, else ``(n_chunks, ...)`` (one row per chunk)."""
         e = self.chunk_embed(self.chunks(logmel))
-        return self.heads(e.mean(0, keepdim=True) if self.config.pooled_heads else e)
+        return self.heads(self.pooled(logmel, e) if self.config.pooled_heads else e)
 
     @torch.no_grad()
     def predict(self, logmel: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
@@ -217,11 +242,13 @@ class ListenClassifier(nn.Module):
         The recording's come from the mean chunk embedding when ``config.pooled_heads`` (the heads were
         fitted on it), else they are the chunks' probabilities averaged.
         """
-        e = self.chunk_embed(self.chunks(logmel))
-        chunks = self.probabilities(self.heads(e))
-        if self.config.pooled_heads:
-            whole = {k: v[0] for k, v in self.probabilities(self.heads(e.mean(0, keepdim=True))).items()}
+        pieces = self.chunks(logmel)
+        e = self.chunk_embed(pieces)
+        if self.config.pooled_heads:   # a chunk is read as a short recording of its own
+            chunks = self.probabilities(self.heads(torch.cat([e, self.recording_statistics(pieces)], dim=1)))
+            whole = {k: v[0] for k, v in self.probabilities(self.heads(self.pooled(logmel, e))).items()}
         else:
+            chunks = self.probabilities(self.heads(e))
             whole = {k: v.mean(0) for k, v in chunks.items()}
         return whole, chunks
 

@@ -6,8 +6,9 @@ the heads (linear layers) once more on each training recording's *mean* chunk
 embedding, with the network frozen, matches what is judged at inference, and
 the strength of the weight penalty is chosen per head on the validation split
 (too little data to trust one setting for all heads). The fitted heads read the
-mean embedding (``config.pooled_heads``); the losses are the model's own
-(masked targets, the "one or both" genre term).
+mean embedding (``config.pooled_heads``) and, with ``config.recording_stats``, the
+recording's cepstral statistics beside it; the losses are the model's own (masked
+targets, the "one or both" genre term).
 """
 
 from __future__ import annotations
@@ -24,11 +25,15 @@ HEADS = {"genre": "genre_head", "quadrant": "quadrant_head", "tags": "tag_head",
 
 @torch.no_grad()
 def recording_embeddings(model: Any, feats: list[dict[str, np.ndarray]]) -> torch.Tensor:
-    """Mean chunk embedding ``(N, embed_dim)`` of each recording's cached log-mel."""
+    """What the refitted heads read, ``(N, model.pooled_width)``, for each recording's cached log-mel: the
+    mean chunk embedding and the recording statistics (``config.recording_stats``)."""
     device = next(model.parameters()).device
     model.eval()
-    return torch.stack([model.chunk_embed(model.chunks(torch.from_numpy(f["logmel"].astype(np.float32)).to(device)))
-                        .mean(0) for f in feats])
+    rows = []
+    for f in feats:
+        logmel = torch.from_numpy(f["logmel"].astype(np.float32)).to(device)
+        rows.append(model.pooled(logmel, model.chunk_embed(model.chunks(logmel)))[0])
+    return torch.stack(rows)
 
 
 def _stack(dataset: Any) -> dict[str, torch.Tensor]:
@@ -76,9 +81,11 @@ def refit_heads(model: Any, train: Any, val: Any) -> dict[str, float]:
                 best[name] = (value, penalty, copy.deepcopy(head))
     with torch.no_grad():
         for name, (_, _, head) in best.items():
-            target = getattr(model, HEADS[name])
+            old = getattr(model, HEADS[name])
+            target = torch.nn.Linear(head.in_features, head.out_features).to(old.weight.device)
             weight = head.weight / std.cpu()                # fold the standardisation into the layer
             target.weight.copy_(weight.to(target.weight.device))
             target.bias.copy_((head.bias - weight @ mean.cpu()).to(target.bias.device))
+            setattr(model, HEADS[name], target)             # wider than the chunk head with recording_stats
     model.config.pooled_heads = True
     return {f"{name}_penalty": penalty for name, (_, penalty, _) in best.items()}

@@ -46,7 +46,8 @@ def tiny_model(labelled_folder: Path, tmp_path_factory) -> Path:
         "data": {"mood4q": "", "emotify": "", "folder": str(labelled_folder), "cache_dir": str(work / "cache"),
                  "test_fraction": 0.2, "val_fraction": 0.2, "workers": 1,
                  "near_duplicates": 0},   # the synthetic clips of a class are near-duplicates by design
-        "model": {"chunk_frames": 32, "channels": [8, 16, 16], "embed_dim": 16, "refit_heads": True},
+        "model": {"chunk_frames": 32, "channels": [8, 16, 16], "embed_dim": 16, "refit_heads": True,
+                  "recording_stats": 4},
         "train": {"steps": 12, "batch_size": 4, "lr": 0.003, "warmup_steps": 2, "amp": False, "device": "cpu",
                   "val_every": 6, "val_batches": 2, "ckpt_every": 100, "log_every": 6, "progress": False,
                   "out_dir": str(work / "out")},

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+
+import pytest
 import torch
 
 from soundart import checkpoint, features
@@ -111,15 +114,17 @@ def test_feature_maps_keep_every_frame_and_follow_the_input():
     assert not torch.allclose(model.feature_maps(changed)[..., 31:], maps[..., 31:])
 
 
-def test_refit_heads_reads_whole_recordings():
+@pytest.mark.parametrize("stats", [0, 3])
+def test_refit_heads_reads_whole_recordings(stats):
     """Heads refitted on mean chunk embeddings (frozen network) separate two kinds of recording, and a
-    recording's probabilities then come from its mean embedding."""
+    recording's probabilities then come from its mean embedding (and, with ``recording_stats``, its cepstral
+    statistics: wider heads that survive a save and load)."""
     from soundart.listen.data import Item
     from soundart.listen.refit import refit_heads
     from soundart.listen.task import ChunkDataset
 
     torch.manual_seed(0)
-    config = ListenConfig(**{**ListenConfig.debug().__dict__, "genres": ("calm", "loud")})
+    config = ListenConfig(**{**ListenConfig.debug().__dict__, "genres": ("calm", "loud"), "recording_stats": stats})
     model = ListenClassifier(config).eval()
     n_mels, n = config.features.n_mels, config.chunk_frames
     gen = torch.Generator().manual_seed(1)
@@ -140,12 +145,18 @@ def test_refit_heads_reads_whole_recordings():
     penalties = refit_heads(model, train, val)
     assert config.pooled_heads and set(penalties) == {"genre_penalty", "quadrant_penalty", "tags_penalty",
                                                       "gems_penalty"}
+    assert model.genre_head.in_features == config.embed_dim + 2 * stats
     test_items, test_feats = recordings(10)
+    reloaded = ListenClassifier(copy.deepcopy(config))
+    reloaded.load_state_dict(model.state_dict())
     for item, f in zip(test_items, test_feats):
         L = torch.from_numpy(f["logmel"])
         whole, chunks = model.predict(L)
         assert chunks["genre"].shape == (3, 2)
-        expected = model.probabilities(model.heads(model.chunk_embed(model.chunks(L)).mean(0, keepdim=True)))
+        e = model.chunk_embed(model.chunks(L))
+        pooled = torch.cat([e.mean(0), model.recording_statistics(L)])[None]
+        expected = model.probabilities(model.heads(pooled))
         assert torch.allclose(whole["quadrant"], expected["quadrant"][0])
+        assert torch.allclose(reloaded.eval().predict(L)[0]["genre"], whole["genre"])
         assert ("loud" if whole["genre"][1] > whole["genre"][0] else "calm") == item.genre
         assert int(whole["quadrant"].argmax()) == item.quadrant
