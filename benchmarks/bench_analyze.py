@@ -4,7 +4,9 @@ Prints two tables:
 
 1. Folder throughput: seconds of audio analysed per second of wall time
    ("x real time") for decoding alone (the reference, same worker count) and
-   for the whole analysis (decode + shared front end + descriptors + CNN).
+   for the whole analysis (decode + shared front end + descriptors + CNN),
+   and for the CNN alone on the same recordings' log-mels (the part that
+   ``--device cuda`` moves to a GPU; the rest stays on the CPU's workers).
 2. Start-up: wall time of `soundart analyze ONE_FILE` (a fresh process, from
    the command line to the first result printed) next to `python -c "import
    torch"` measured in the same run.
@@ -59,6 +61,26 @@ def full(files: list[str], workers: int, model: str, device: str) -> tuple[float
     return seconds, time.perf_counter() - start, failed
 
 
+def network_only(files: list[str], model: str, device: str) -> tuple[float, float]:
+    """Seconds of audio and wall time of the CNN alone (``predict``) on the files' log-mels, computed
+    beforehand by the same front end ``analyze`` runs in its workers."""
+    import torch
+
+    from soundart.listen.analyze import front_end
+    from soundart.models import load_model
+
+    torch.set_num_threads(1)  # as analyze's main process, whose workers use the other cores
+    net = load_model(model, device=device).eval()
+    logmels = [torch.from_numpy(front_end(f, net.config.features.to_dict())["logmel"]).to(device) for f in files]
+    hop_s = net.config.features.hop_length / net.config.features.sr
+    start = time.perf_counter()
+    for L in logmels:
+        net.predict(L)
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return sum(L.shape[-1] for L in logmels) * hop_s, time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "mood4q"))
@@ -81,10 +103,13 @@ def main() -> None:
     seconds, full_t, failed = full(files, args.workers, args.model, args.device)
     print(f"{len(files)} files, {audio_s:.0f} s of audio, {args.workers} workers, device {args.device}, "
           f"torch threads {torch.get_num_threads()}; failed: {failed}")
+    net_s, net_t = network_only(files, args.model, args.device)
     print(table(["stage", "wall s", "x real time", "ratio"], [
         ("decode only (reference)", dec_t, f"{audio_s / dec_t:.0f}", 1.0),
         ("analyze (decode+features+desc+CNN)", full_t, f"{seconds / full_t:.0f}",
-         (seconds / full_t) / (audio_s / dec_t))]))
+         (seconds / full_t) / (audio_s / dec_t)),
+        (f"CNN alone (main process, {args.device})", net_t, f"{net_s / net_t:.0f}",
+         (net_s / net_t) / (audio_s / dec_t))]))
 
     exe = str(ROOT / ".venv" / "bin" / "soundart")
     py = str(ROOT / ".venv" / "bin" / "python")

@@ -65,7 +65,9 @@ class ListenDataConfig:
 
     ``mood4q`` / ``emotify`` / ``folder`` / ``manifest``: roots or CSV path ("" = not used;
     relative paths are read from the current folder). ``test_fraction`` and
-    ``val_fraction`` of the groups of each stratum go to test and validation.
+    ``val_fraction`` of the groups of each stratum go to test and validation. ``init_from`` starts
+    the network from a trained listening model (a checkpoint path or a shipped name, e.g. ``listen``),
+    fine-tuning it on these labels (its heads start afresh).
     """
 
     mood4q: str = "../shared/data/mood4q"
@@ -79,6 +81,7 @@ class ListenDataConfig:
     max_items: int = 0              # 0 = all; >0 keeps the first N per source (tests)
     workers: int = 2                # processes that decode while the cache is built
     near_duplicates: float = NEAR_DUPLICATE_THRESHOLD  # fingerprint similarity that joins groups; 0 = off
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.test_fraction < 1 or not 0 <= self.val_fraction < 1:

@@ -26,6 +26,7 @@ from soundart.listen.scores import (
     multilabel_nll,
     roc_auc,
 )
+from soundart.train.warm_start import WarmStartRules, warm_start
 
 
 class ChunkDataset(Dataset):
@@ -78,6 +79,13 @@ def load_data(data_cfg: ListenDataConfig, model_cfg: ListenConfig, progress: boo
     return items, feats
 
 
+# the heads follow the recipe's labels (another model's may have as many outputs meaning other
+# genres), so they always start afresh; the trunk must fit
+WARM_START = WarmStartRules(same=((("features",), "log-mel front end"),),
+                            skip=("genre_head.", "quadrant_head.", "tag_head.", "gems_head."),
+                            fit_hint="channels and embed_dim must match")
+
+
 def prepare(data_cfg: ListenDataConfig, model_cfg: ListenConfig):
     """Task hook: the classifier (label sets taken from the data) and chunk datasets."""
     from soundart.train.recipe import Prepared
@@ -87,6 +95,7 @@ def prepare(data_cfg: ListenDataConfig, model_cfg: ListenConfig):
     vocab = label_vocab(train_items)
     model_cfg = dataclasses.replace(model_cfg, genres=vocab.genres, tags=vocab.tags)
     model = ListenClassifier(model_cfg)
+    started = warm_start(model, data_cfg.init_from, WARM_START) if data_cfg.init_from else None
     exclusive = source_genres(items)
 
     def subset(split: str, random_crop: bool) -> ChunkDataset:
@@ -102,7 +111,7 @@ def prepare(data_cfg: ListenDataConfig, model_cfg: ListenConfig):
                    f"mood head: {'mood4q quadrants' if any(it.quadrant is not None for it in items) else 'no labels'}"
                    f"; tags {', '.join(vocab.tags) or 'none'}")
     return Prepared(model=model, train_data=subset("train", True), val_data=subset("val", False),
-                    data_description=description)
+                    data_description=description, started=started)
 
 
 @torch.no_grad()
