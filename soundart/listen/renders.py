@@ -113,13 +113,10 @@ def looped_groove(groove: Any, groove_bpm: float, bpm: float, seconds: float) ->
 
 def grooves(groove_dir: Path) -> list[tuple[str, float]]:
     """(MIDI path, bpm) of Groove's beats of at least 20 s in :data:`DRUM_STYLES`."""
-    info = groove_dir / "info.csv"
-    if not info.is_file():
-        raise BadInputError(f"{groove_dir}: no Groove info.csv")
-    with open(info, newline="") as fh:
-        return [(str(groove_dir / r["midi_filename"]), float(r["bpm"])) for r in csv.DictReader(fh)
-                if r["beat_type"] == "beat" and float(r["duration"]) >= 20
-                and r["style"].split("/")[0] in DRUM_STYLES]
+    from soundart.music.band_midi import groove_rows
+
+    return [(str(groove_dir / r["midi_filename"]), float(r["bpm"])) for r in groove_rows(groove_dir)
+            if r["beat_type"] == "beat" and float(r["duration"]) >= 20 and r["style"].split("/")[0] in DRUM_STYLES]
 
 
 def arrange(job: RenderJob, drums: list[tuple[str, float]], seconds: float) -> tuple[Any, list[str]] | None:
@@ -179,11 +176,10 @@ def render_one(args: tuple[RenderJob, list[tuple[str, float]], float, int, Path]
 
 def render_jobs(pop909_dir: Path, chorales: Iterable[str], renders_per_song: int, seed: int) -> list[RenderJob]:
     """Every clip to make, in a fixed order: each POP909 song ``renders_per_song`` times, each chorale once."""
-    songs = sorted(pop909_dir.glob("*/*.mid"))
-    jobs = [RenderJob(f"pop909-{s.stem}_{r}", "pop", str(s), f"pop909-{s.stem}", 0)
-            for s in songs for r in range(renders_per_song)]
-    jobs += [RenderJob(f"chorale-{i:04d}", "chorale", path, f"chorale-{i:04d}", 0) for i, path in enumerate(chorales)]
-    return [RenderJob(j.name, j.source, j.where, j.group, seed + i) for i, j in enumerate(jobs)]
+    pieces = [(f"pop909-{s.stem}_{r}", "pop", str(s), f"pop909-{s.stem}")
+              for s in sorted(pop909_dir.glob("*/*.mid")) for r in range(renders_per_song)]
+    pieces += [(f"chorale-{i:04d}", "chorale", path, f"chorale-{i:04d}") for i, path in enumerate(chorales)]
+    return [RenderJob(*piece, seed=seed + i) for i, piece in enumerate(pieces)]
 
 
 def bach_chorales() -> list[str]:
@@ -198,8 +194,9 @@ def make_renders(out: str | Path, midi_dir: str | Path, *, seconds: float = 30.0
                  force: bool = False, quiet: bool = False) -> tuple[Path, list[str]]:
     """Render the pretraining set into ``out`` (WAVs + ``manifest.csv``: path, genre, quadrant, tags,
     artist). Returns the manifest's path and the clips that failed, each with its reason."""
-    from concurrent.futures import ProcessPoolExecutor
+    import multiprocessing as mp
 
+    from soundart.listen.data import _ignore_interrupt
     from soundart.progress import progress
 
     out, midi_dir = Path(out), Path(midi_dir)
@@ -215,23 +212,21 @@ def make_renders(out: str | Path, midi_dir: str | Path, *, seconds: float = 30.0
     out.mkdir(parents=True, exist_ok=True)
     tasks = [(job, drums, seconds, sr, out) for job in jobs]
     rows, failed = [], []
-    with progress(total=len(tasks), desc="render", unit="clip", quiet=quiet) as bar:
-        results: Iterable[Any]
-        if workers > 1:
-            pool = ProcessPoolExecutor(max_workers=workers)
-            results = pool.map(render_one, tasks, chunksize=4)
-        else:
-            pool, results = None, map(render_one, tasks)
-        try:
+
+    def collect(results: Iterable[dict[str, str] | str | None]) -> None:
+        with progress(total=len(tasks), desc="render", unit="clip", quiet=quiet) as bar:
             for result in results:
                 if isinstance(result, dict):
                     rows.append(result)
                 elif isinstance(result, str):
                     failed.append(result)
                 bar.update(1)
-        finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+
+    if workers > 1:   # as the feature cache: in order (a deterministic manifest), workers quiet on Ctrl-C
+        with mp.get_context("fork").Pool(workers, initializer=_ignore_interrupt) as pool:
+            collect(pool.imap(render_one, tasks, chunksize=4))
+    else:
+        collect(map(render_one, tasks))
     manifest = out / MANIFEST
     part = manifest.with_suffix(".csv.part")
     with open(part, "w", newline="") as fh:

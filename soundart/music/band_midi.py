@@ -164,14 +164,15 @@ def pop909_pieces(limit: int | None = None, progress: bool = True) -> list[tuple
 
 
 # ---- Groove ----------------------------------------------------------------------------------------------
-def _groove_rows() -> list[dict[str, str]]:
-    with open(_require(shared_midi_dir() / "groove" / "info.csv"), newline="") as fh:
+def groove_rows(root: Path | None = None) -> list[dict[str, str]]:
+    """The rows of Groove's ``info.csv`` in ``root`` (default: the shared data's ``groove``)."""
+    with open(_require((root or shared_midi_dir() / "groove") / "info.csv"), newline="") as fh:
         return list(csv.DictReader(fh))
 
 
 def groove_style_counts() -> Counter:
     """Files per Groove style (the part of ``style`` before any "/") over the whole ``info.csv``."""
-    return Counter(r["style"].split("/")[0] for r in _groove_rows())
+    return Counter(r["style"].split("/")[0] for r in groove_rows())
 
 
 def groove_styles() -> tuple[str, ...]:
@@ -193,7 +194,7 @@ def groove_pieces(limit: int | None = None, progress: bool = True) -> list[tuple
         import pretty_midi
 
         kept = set(groove_styles())
-        rows = [r for r in _groove_rows() if r["time_signature"] == "4-4" and r["style"].split("/")[0] in kept]
+        rows = [r for r in groove_rows() if r["time_signature"] == "4-4" and r["style"].split("/")[0] in kept]
         rows = rows[:limit] if limit else rows
         out = []
         for r in _progress(rows, "groove", progress):
