@@ -1,6 +1,6 @@
 """Make the listening CNN's pretraining set: the shared MIDI sets rendered with random GM instruments.
 
-    python data/make_instrument_renders.py                 # -> data/instruments/ (about 1,850 clips)
+    python data/make_instrument_renders.py                 # -> data/instruments/ (1,865 clips, ~4 min)
     python data/make_instrument_renders.py --limit 20 --out /tmp/instruments
 
 POP909 songs (two 30 s windows each) and music21's Bach four-part settings, each part played by a
